@@ -1,0 +1,74 @@
+"""Ranking: per-company ranks over the whole lead base, and the campaign file."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
+
+from assets.metadata import counts_by, markdown_table
+from pipeline.ranking import build_ranked_leads, campaign_rows
+from pipeline.resources import CampaignExporter
+
+
+@asset(
+    group_name="ranking",
+    kinds={"duckdb"},
+    owners=["team:sales-ops"],
+    backfill_policy=BackfillPolicy.single_run(),
+)
+def ranked_leads(
+    context: AssetExecutionContext, enriched_leads: pd.DataFrame, lead_evaluations: pd.DataFrame
+) -> Output[pd.DataFrame]:
+    """One row per current lead with its evaluation and `company_rank` (1..n per company among
+    relevant leads, NULL for irrelevant ones). Analysts query this table; its columns are
+    stable."""
+    ranked = build_ranked_leads(enriched_leads, lead_evaluations)
+    top = ranked[ranked["company_rank"] <= 3]
+    preview = top[
+        [
+            "account_name",
+            "company_rank",
+            "lead_first_name",
+            "lead_last_name",
+            "lead_job_title",
+            "relevance_score",
+        ]
+    ]
+    context.log.info(
+        f"Ranked {int(ranked['company_rank'].notna().sum())} of {len(ranked)} leads "
+        f"at {ranked['company_key'].nunique()} companies"
+    )
+    return Output(
+        ranked,
+        metadata={
+            "rows": len(ranked),
+            "ranked": int(ranked["company_rank"].notna().sum()),
+            "companies": int(ranked["company_key"].nunique()),
+            "relevant_per_size_band": counts_by(ranked[ranked["is_relevant"]], "size_band"),
+            "top_leads": markdown_table(preview),
+        },
+    )
+
+
+@asset(
+    group_name="ranking",
+    kinds={"duckdb", "csv"},
+    owners=["team:sales-ops"],
+    backfill_policy=BackfillPolicy.single_run(),
+)
+def campaign_export(
+    context: AssetExecutionContext,
+    ranked_leads: pd.DataFrame,
+    campaign_exporter: CampaignExporter,
+) -> Output[pd.DataFrame]:
+    """The top N relevant leads of every company, as a table and as the campaign CSV."""
+    rows = campaign_rows(ranked_leads, campaign_exporter.top_n)
+    path = campaign_exporter.write_csv(rows)
+    context.log.info(f"Wrote {len(rows)} campaign rows to {path}")
+    return Output(
+        rows,
+        metadata={
+            "rows": len(rows),
+            "top_n": campaign_exporter.top_n,
+            "path": MetadataValue.path(str(path)),
+            "rows_per_company": counts_by(rows, "account_name"),
+        },
+    )

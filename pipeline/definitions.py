@@ -1,0 +1,42 @@
+"""The Dagster definitions: the one graph the CLI, the UI and the tests all run."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job
+
+from assets.evaluation import lead_evaluations
+from assets.ingest import enriched_leads, raw_leads
+from assets.ranking import campaign_export, ranked_leads
+from pipeline.resources import CampaignExporter, LeadSource, PersonaSource, select_evaluator
+from pipeline.settings import Settings
+from pipeline.warehouse import WAREHOUSE_SCHEMA, AtomicDuckDBPandasIOManager
+
+RANK_LEADS_JOB = "rank_leads"
+ASSETS = [raw_leads, enriched_leads, lead_evaluations, ranked_leads, campaign_export]
+
+rank_leads_job = define_asset_job(
+    RANK_LEADS_JOB,
+    selection=AssetSelection.all(),
+    description="Ingest the leads file, evaluate every company's leads, rank and export.",
+)
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    return Definitions(
+        assets=ASSETS,
+        jobs=[rank_leads_job],
+        resources={
+            "io_manager": AtomicDuckDBPandasIOManager(
+                database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA
+            ),
+            "lead_source": LeadSource(path=str(settings.leads_path)),
+            "persona": PersonaSource(path=str(settings.persona_path)),
+            "evaluator": select_evaluator(settings.evaluator),
+            "campaign_exporter": CampaignExporter(
+                path=str(settings.export_path), top_n=settings.top_n
+            ),
+        },
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -1,0 +1,101 @@
+"""Reading a leads CSV and giving every lead a stable identity."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.companies import company_key
+from pipeline.text import collapse_spaces
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "account_name",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+)
+# Present in full exports; a file without them is still ranked (no domains, no sizes).
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "account_domain",
+    "account_employee_range",
+    "account_industry",
+)
+LEAD_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+
+class LeadsFileError(ValueError):
+    """The leads file cannot be used; the message names the file, and the row and column."""
+
+
+def read_leads_csv(path: str | Path) -> pd.DataFrame:
+    """The file's rows as strings, plus `source_file` and `source_row` (1-based, header = 1).
+
+    Values are kept as given; missing optional columns are added empty.
+    """
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError as error:
+        raise LeadsFileError(f"{path}: file not found") from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise LeadsFileError(f"{path}: not a readable CSV ({error})") from error
+    frame.columns = [str(column).strip() for column in frame.columns]
+    for column in REQUIRED_COLUMNS:
+        if column not in frame.columns:
+            raise LeadsFileError(
+                f"{path}: missing required column '{column}' "
+                f"(found: {', '.join(frame.columns) or 'none'})"
+            )
+    for column in OPTIONAL_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
+    frame = frame[list(LEAD_COLUMNS)].copy()
+    frame.insert(0, "source_row", range(2, len(frame) + 2))
+    frame.insert(0, "source_file", path.name)
+    return frame
+
+
+def identity_text(value: str) -> str:
+    """Case- and spacing-insensitive form of a name, keeping every script."""
+    return collapse_spaces(unicodedata.normalize("NFKC", value)).casefold()
+
+
+def lead_id(first_name: str, last_name: str, job_title: str, company: str) -> str:
+    """Stable id of a person in a role at a company: the same row in any file gets the same id."""
+    parts = (identity_text(first_name), identity_text(last_name), identity_text(job_title), company)
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds `company_key` and `lead_id`; a row naming no company fails with its row number."""
+    keys = [
+        company_key(name, domain)
+        for name, domain in zip(frame["account_name"], frame["account_domain"], strict=True)
+    ]
+    for key, row, source in zip(keys, frame["source_row"], frame["source_file"], strict=True):
+        if not key:
+            raise LeadsFileError(
+                f"{source}: row {row}: column 'account_name' is empty and 'account_domain' "
+                "holds no domain, so the lead belongs to no company"
+            )
+    out = frame.copy()
+    out["company_key"] = keys
+    out["lead_id"] = [
+        lead_id(first, last, title, key)
+        for first, last, title, key in zip(
+            out["lead_first_name"],
+            out["lead_last_name"],
+            out["lead_job_title"],
+            keys,
+            strict=True,
+        )
+    ]
+    return out
+
+
+def company_keys(frame: pd.DataFrame) -> list[str]:
+    """Distinct company keys in sorted order (the partition order)."""
+    return sorted(set(frame["company_key"]))

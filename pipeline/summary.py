@@ -1,0 +1,40 @@
+"""The plain-text report the CLI prints after a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def format_summary(
+    ranked: pd.DataFrame, campaign: pd.DataFrame, export_path: Path, warehouse: str
+) -> str:
+    lines: list[str] = []
+    evaluators = ", ".join(sorted(ranked["evaluator"].unique()))
+    ranked_count = int(ranked["company_rank"].notna().sum())
+    lines.append(
+        f"Ranked {ranked_count} of {len(ranked)} leads at {ranked['company_key'].nunique()} "
+        f"companies (evaluator: {evaluators}); {len(campaign)} in the campaign."
+    )
+    for company_key, leads in ranked.groupby("company_key", sort=True):
+        first = leads.iloc[0]
+        chosen = campaign[campaign["company_key"] == company_key]
+        relevant = int(leads["company_rank"].notna().sum())
+        lines.append("")
+        lines.append(
+            f"{first['account_name']} ({company_key}, {first['size_band']}): "
+            f"{relevant} of {len(leads)} leads ranked"
+        )
+        if chosen.empty:
+            lines.append("   nobody worth contacting")
+        for row in chosen.itertuples(index=False):
+            name = f"{row.lead_first_name} {row.lead_last_name}".strip()
+            lines.append(
+                f"  {row.company_rank:>2}. {name}: {row.lead_job_title.strip()} "
+                f"[{row.relevance_score}]"
+            )
+    lines.append("")
+    lines.append(f"Campaign file: {export_path} ({len(campaign)} rows)")
+    lines.append(f"Warehouse: {warehouse}")
+    return "\n".join(lines)

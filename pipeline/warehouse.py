@@ -1,0 +1,92 @@
+"""The DuckDB warehouse IO manager: Dagster's DuckDB/pandas IO manager, made atomic per write."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from dagster import InputContext, OutputContext
+from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
+from dagster_duckdb.io_manager import DuckDbClient
+from dagster_duckdb_pandas import DuckDBPandasIOManager
+
+# DuckDB confuses a schema with the database when both share a name ('warehouse.duckdb'
+# opens as catalog 'warehouse'), so the tables live in a schema of another name.
+WAREHOUSE_SCHEMA = "persona_ranker"
+_LOCK_RETRIES = 12
+
+
+class _AtomicDuckDbClient(DuckDbClient):
+    """Replaces a table or partition slice in one transaction.
+
+    Dagster's client deletes the old slice and inserts the new rows as separate statements; a
+    crash between them would leave a company with no rows. Here readers see the old rows or
+    the new ones.
+    """
+
+    @staticmethod
+    def delete_table_slice(
+        context: OutputContext, table_slice: TableSlice, connection: Any
+    ) -> None:
+        # A failed statement aborts DuckDB's transaction, so test for the table instead of
+        # catching the missing-table error as the parent class does.
+        exists = connection.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [table_slice.schema, table_slice.table],
+        ).fetchone()[0]
+        if exists:
+            DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+    @staticmethod
+    @contextmanager
+    def connect(context: OutputContext | InputContext, table_slice: TableSlice) -> Iterator[Any]:
+        database = context.resource_config["database"]
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        config = {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}
+        connection = _connect_when_unlocked(database, config)
+        try:
+            connection.begin()
+            yield connection
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+
+def _connect_when_unlocked(database: str, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """DuckDB lets one process write a file at a time; steps of the multiprocess executor
+    wait their turn instead of failing."""
+    delay = 0.1
+    for _attempt in range(_LOCK_RETRIES):
+        try:
+            return duckdb.connect(database, read_only=False, config=config)
+        except duckdb.IOException:
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    return duckdb.connect(database, read_only=False, config=config)
+
+
+class AtomicDuckDBPandasIOManager(DuckDBPandasIOManager):
+    """DuckDBPandasIOManager whose partition replacements are all-or-nothing."""
+
+    def create_io_manager(self, context: Any) -> DbIOManager:
+        return DbIOManager(
+            db_client=_AtomicDuckDbClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+            io_manager_name="AtomicDuckDBPandasIOManager",
+        )
+
+
+def open_warehouse(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """A plain connection for readers (the CLI summary, tests, analysts' scripts)."""
+    return duckdb.connect(str(database), read_only=read_only)

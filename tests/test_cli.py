@@ -1,0 +1,95 @@
+"""The `persona-ranker` command end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.warehouse import WAREHOUSE_SCHEMA
+
+CLI = str(Path(sys.executable).with_name("persona-ranker"))
+
+NO_DOMAINS = [
+    ("Acme Robotics", "Ana", "Ruiz", "Co-Founder & CEO", "", "11-50", ""),
+    ("Acme Robotics", "Bo", "Li", "HR Manager", "", "11-50", ""),
+    ("Acme Robotics", "Cy", "Ng", "Head of Sales", "", "11-50", ""),
+    ("Globex, Inc.", "Di", "Oz", "VP Sales Development", "", "501-1000", ""),
+    ("Globex, Inc.", "Ed", "Po", "CEO", "", "501-1000", ""),
+    ("Globex, Inc.", "Fa", "Qi", "Welder", "", "501-1000", ""),
+    ("Initech", "Gu", "Ra", "undefined", "", "", ""),
+]
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+    (tmp_path / "dagster_home").mkdir(exist_ok=True)
+    env.pop("GROQ_API_KEY", None)
+    return subprocess.run(
+        [CLI, "run", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+@pytest.mark.slow
+def test_cli_ranks_a_file_without_domains_into_a_fresh_warehouse(
+    tmp_path: Path, write_leads
+) -> None:
+    leads = write_leads(NO_DOMAINS, name="other.csv")
+    warehouse = tmp_path / "fresh" / "w.duckdb"
+    export = tmp_path / "c.csv"
+    done = run_cli(
+        tmp_path, "--leads", str(leads), "--warehouse", str(warehouse), "--export", str(export)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Evaluator: rules (auto: GROQ_API_KEY is unset)" in done.stderr + done.stdout
+    assert "Acme Robotics (Acme Robotics, startup)" in done.stdout
+    assert "1. Ana Ruiz: Co-Founder & CEO" in done.stdout
+    assert f"Campaign file: {export}" in done.stdout
+
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        companies = {
+            row[0]
+            for row in connection.execute(
+                f"select distinct company_key from {WAREHOUSE_SCHEMA}.ranked_leads"
+            ).fetchall()
+        }
+        ranked = connection.sql(f"select * from {WAREHOUSE_SCHEMA}.ranked_leads").df()
+    assert companies == {"Acme Robotics", "Globex, Inc.", "Initech"}
+    chosen = set(ranked.loc[ranked["company_rank"].notna(), "lead_job_title"])
+    assert chosen == {"Co-Founder & CEO", "Head of Sales", "VP Sales Development"}
+    campaign = pd.read_csv(export, dtype=str, keep_default_na=False)
+    assert len(campaign) == 3
+
+
+@pytest.mark.slow
+def test_cli_top_n_and_missing_column(tmp_path: Path, write_leads) -> None:
+    leads = write_leads(NO_DOMAINS)
+    export = tmp_path / "c.csv"
+    done = run_cli(
+        tmp_path,
+        "--leads",
+        str(leads),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--export",
+        str(export),
+        "--top-n",
+        "1",
+    )
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(export).groupby("company_key").size().max() == 1
+
+    broken = write_leads(
+        [("Acme", "Ana", "Ruiz")],
+        name="broken.csv",
+        header=("account_name", "lead_first_name", "lead_last_name"),
+    )
+    failed = run_cli(tmp_path, "--leads", str(broken), "--warehouse", str(tmp_path / "x.duckdb"))
+    assert failed.returncode == 2
+    assert "broken.csv: missing required column 'lead_job_title'" in failed.stderr
+    assert not (tmp_path / "x.duckdb").exists()

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.persona import PersonaError, load_persona
+from pipeline.settings import DATA_DIR
+
+
+def test_default_persona_loads_with_every_band(persona) -> None:
+    assert persona.band_names == ("startup", "smb", "mid_market", "enterprise")
+    assert set(persona.primary_targets) == set(persona.band_names)
+    assert len(persona.fingerprint) == 16
+
+
+def broken_copy(tmp_path: Path, change) -> Path:
+    document = yaml.safe_load((DATA_DIR / "persona.yaml").read_text(encoding="utf-8"))
+    change(document)
+    path = tmp_path / "persona.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("seniority_matrix"), "seniority_matrix: missing"),
+        (
+            lambda d: d["primary_targets"]["smb"][0].update(departments=["salez"]),
+            r"primary_targets.smb\[0\]: unknown department",
+        ),
+        (
+            lambda d: d["primary_targets"]["smb"][0].update(seniority=["boss"]),
+            r"primary_targets.smb\[0\]: unknown seniority",
+        ),
+        (lambda d: d["hard_exclusions"][0].update(tags=["nobody"]), "unknown tag"),
+        (lambda d: d["size_bands"][1].update(min_employees=60), r"size_bands\[1\]"),
+        (lambda d: d["seniority_matrix"]["manager"].update(smb=9), "between 0 and 5"),
+        (lambda d: d.update(unknown_size_band_as="huge"), "unknown_size_band_as"),
+    ],
+)
+def test_inconsistent_persona_names_file_and_key(tmp_path: Path, change, message: str) -> None:
+    with pytest.raises(PersonaError, match=message) as raised:
+        load_persona(broken_copy(tmp_path, change))
+    assert "persona.yaml" in str(raised.value)
+
+
+def test_missing_persona_file(tmp_path: Path) -> None:
+    with pytest.raises(PersonaError, match="cannot read"):
+        load_persona(tmp_path / "nope.yaml")
+
+
+def test_another_persona_changes_the_verdicts(tmp_path: Path) -> None:
+    """Nothing persona-specific lives in code: a persona that wants CFOs gets CFOs."""
+    from pipeline.rules import evaluate_title
+    from pipeline.titles import parse_title
+
+    def want_finance(document: dict) -> None:
+        document["hard_exclusions"] = [
+            rule
+            for rule in document["hard_exclusions"]
+            if "finance" not in rule.get("departments", [])
+        ]
+        document["department_relevance"]["finance"] = 5
+
+    other = load_persona(broken_copy(tmp_path, want_finance))
+    assert evaluate_title(parse_title("CFO", other), "startup", other).is_relevant

@@ -1,0 +1,202 @@
+"""Whole-graph materializations into a temporary DuckDB file with an ephemeral instance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from pipeline.definitions import ASSETS, RANK_LEADS_JOB, build_definitions
+from pipeline.leads import company_keys
+from pipeline.partitions import (
+    COMPANY_PARTITIONS_NAME,
+    full_range_tags,
+    sync_company_partitions,
+)
+from pipeline.resources import LeadSource
+from pipeline.settings import DATA_DIR, Settings
+from pipeline.warehouse import WAREHOUSE_SCHEMA
+
+TABLES = ("raw_leads", "enriched_leads", "lead_evaluations", "ranked_leads", "campaign_export")
+
+
+def settings_for(tmp_path: Path, leads: Path = DATA_DIR / "leads.csv") -> Settings:
+    return Settings(
+        leads_path=leads,
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        export_path=tmp_path / "exports" / "campaign.csv",
+        evaluator="rules",
+    )
+
+
+def rank_everything(settings: Settings, instance: DagsterInstance) -> None:
+    """What the CLI does: register the file's companies, then one run over all of them."""
+    keys = company_keys(LeadSource(path=str(settings.leads_path)).read())
+    sync_company_partitions(instance, keys)
+    result = materialize(
+        ASSETS,
+        instance=instance,
+        resources=build_definitions(settings).resources,
+        tags=full_range_tags(instance),
+    )
+    assert result.success
+
+
+def table(settings: Settings, name: str) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        return connection.sql(f"select * from {WAREHOUSE_SCHEMA}.{name}").df()
+
+
+def test_definitions_load() -> None:
+    defs = build_definitions(Settings())
+    assert defs.resolve_job_def(RANK_LEADS_JOB)
+    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == set(TABLES)
+
+
+@pytest.fixture(scope="module")
+def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    tmp_path = tmp_path_factory.mktemp("bundled")
+    settings = settings_for(tmp_path)
+    with DagsterInstance.ephemeral() as instance:
+        rank_everything(settings, instance)
+        assert len(instance.get_runs()) == 1, "a full ranking is one run"
+        run = instance.get_runs()[0]
+        assert run.tags["dagster/asset_partition_range_start"]
+        assert run.tags["dagster/asset_partition_range_end"]
+    return settings
+
+
+def test_every_table_is_written(bundled_run: Settings) -> None:
+    raw = table(bundled_run, "raw_leads")
+    assert len(raw) == 200
+    assert raw["lead_id"].notna().all()
+    assert (raw["source_file"] == "leads.csv").all()
+    for name in TABLES:
+        assert len(table(bundled_run, name)) > 0, name
+    evaluations = table(bundled_run, "lead_evaluations")
+    enriched = table(bundled_run, "enriched_leads")
+    assert sorted(evaluations["lead_id"]) == sorted(enriched["lead_id"])
+
+
+def test_ranked_leads_keeps_the_stable_schema(bundled_run: Settings) -> None:
+    stable = [
+        "lead_id",
+        "company_key",
+        "account_name",
+        "account_domain",
+        "lead_first_name",
+        "lead_last_name",
+        "lead_job_title",
+        "account_employee_range",
+        "account_industry",
+        "size_band",
+        "relevance_score",
+        "is_relevant",
+        "company_rank",
+        "reasoning",
+        "department_fit",
+        "seniority_fit",
+        "evaluator",
+        "evaluated_at",
+    ]
+    ranked = table(bundled_run, "ranked_leads")
+    assert list(ranked.columns[: len(stable)]) == stable
+    assert ranked["lead_id"].is_unique
+    assert ranked["relevance_score"].between(0, 100).all()
+
+
+def test_ranks_are_contiguous_and_only_for_relevant_leads(bundled_run: Settings) -> None:
+    ranked = table(bundled_run, "ranked_leads")
+    assert ranked.loc[~ranked["is_relevant"], "company_rank"].isna().all()
+    for company, group in ranked[ranked["is_relevant"]].groupby("company_key"):
+        assert sorted(group["company_rank"]) == list(range(1, len(group) + 1)), company
+
+
+def test_campaign_has_at_most_n_per_company_and_matches_the_csv(bundled_run: Settings) -> None:
+    campaign = table(bundled_run, "campaign_export")
+    assert campaign.groupby("company_key").size().max() <= 3
+    exported = pd.read_csv(bundled_run.export_path, dtype=str, keep_default_na=False)
+    assert list(exported["lead_id"]) == list(campaign["lead_id"])
+
+
+def test_no_hr_finance_engineering_or_operator_lead_is_ranked(bundled_run: Settings) -> None:
+    ranked = table(bundled_run, "ranked_leads")
+    chosen = ranked[ranked["company_rank"].notna()]
+    departments = chosen["title_departments"].str.split(",")
+    for excluded in ("hr", "finance", "engineering", "operations", "legal", "customer_success"):
+        holders = chosen[departments.apply(lambda d, e=excluded: e in d)]
+        # The one exception is a startup founder who also holds the function
+        # ("Co-Founder & CTO"): deprioritised below the other founders, not excluded.
+        assert (holders["size_band"] == "startup").all(), excluded
+        assert holders["title_departments"].str.contains("executive").all(), excluded
+    titles = " ".join(chosen["lead_job_title"]).lower()
+    for word in ("welder", "operator", "human resources", "finance", "engineer", "assistant"):
+        assert word not in titles
+
+
+def test_startups_rank_a_founder_or_ceo_first(bundled_run: Settings) -> None:
+    ranked = table(bundled_run, "ranked_leads").merge(
+        table(bundled_run, "enriched_leads")[["lead_id", "title_tags"]], on="lead_id"
+    )
+    leaders = ranked["title_tags"].str.contains("founder|ceo_president")
+    startups = ranked[ranked["size_band"] == "startup"]
+    checked = 0
+    for company, group in startups.groupby("company_key"):
+        if leaders[group.index].any():
+            first = group[group["company_rank"] == 1]
+            assert leaders[first.index].all(), company
+            checked += 1
+    assert checked >= 10
+
+
+def test_a_second_run_replaces_rows_instead_of_appending(
+    tmp_path: Path, instance: DagsterInstance
+) -> None:
+    settings = settings_for(tmp_path)
+    rank_everything(settings, instance)
+    first = {name: len(table(settings, name)) for name in TABLES}
+    rank_everything(settings, instance)
+    assert {name: len(table(settings, name)) for name in TABLES} == first
+
+
+def test_one_company_reruns_alone(tmp_path: Path, instance: DagsterInstance) -> None:
+    settings = settings_for(tmp_path)
+    rank_everything(settings, instance)
+    before = table(settings, "lead_evaluations").set_index("lead_id")
+    result = materialize(
+        ASSETS,
+        selection=["lead_evaluations", "ranked_leads", "campaign_export"],
+        partition_key="cirris.com",
+        instance=instance,
+        resources=build_definitions(settings).resources,
+    )
+    assert result.success
+    after = table(settings, "lead_evaluations").set_index("lead_id")
+    assert sorted(after.index) == sorted(before.index)
+    cirris = before["company_key"] == "cirris.com"
+    others = before.index[~cirris]
+    pd.testing.assert_frame_equal(after.loc[others], before.loc[others])
+    assert (
+        after.loc[before.index[cirris], "evaluated_at"] > before.loc[cirris, "evaluated_at"]
+    ).all()
+
+
+def test_a_new_file_replaces_the_lead_base(
+    tmp_path: Path, instance: DagsterInstance, write_leads
+) -> None:
+    settings = settings_for(tmp_path)
+    rank_everything(settings, instance)
+    smaller = write_leads(
+        [
+            ("Cirris", "Mark", "Todd", "VP of Sales", "cirris.com", "51-200", ""),
+            ("NewCo", "Ana", "Ruiz", "Founder", "newco.io", "2-10", ""),
+        ]
+    )
+    rank_everything(settings_for(tmp_path, leads=smaller), instance)
+    ranked = table(settings, "ranked_leads")
+    assert set(ranked["company_key"]) == {"cirris.com", "newco.io"}
+    assert set(table(settings, "campaign_export")["company_key"]) == {"cirris.com", "newco.io"}
+    assert instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME) == ["cirris.com", "newco.io"]
