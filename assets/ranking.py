@@ -1,9 +1,19 @@
 """Ranking: per-company ranks over the whole lead base, and the campaign file."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MetadataValue,
+    Output,
+    asset,
+    asset_check,
+)
 
 from assets.metadata import counts_by, markdown_table
+from pipeline.quality import campaign_problems, rank_problems
 from pipeline.ranking import build_ranked_leads, campaign_rows
 from pipeline.resources import CampaignExporter
 
@@ -72,3 +82,28 @@ def campaign_export(
             "rows_per_company": counts_by(rows, "account_name"),
         },
     )
+
+
+def _result(problems: list[str]) -> AssetCheckResult:
+    return AssetCheckResult(
+        passed=not problems,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"problems": MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none")},
+    )
+
+
+@asset_check(asset=ranked_leads, blocking=True)
+def ranks_are_contiguous_and_only_for_relevant_leads(
+    ranked_leads: pd.DataFrame,
+) -> AssetCheckResult:
+    """Ranks are 1..n per company over relevant leads, NULL for the rest; scores within 0-100.
+    Blocking: a broken ranking never reaches the campaign file."""
+    return _result(rank_problems(ranked_leads))
+
+
+@asset_check(asset=campaign_export)
+def campaign_has_at_most_top_n_per_company(
+    campaign_export: pd.DataFrame, campaign_exporter: CampaignExporter
+) -> AssetCheckResult:
+    """No company gets more campaign rows than the configured top N."""
+    return _result(campaign_problems(campaign_export, campaign_exporter.top_n))

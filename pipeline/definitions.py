@@ -6,13 +6,22 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from assets.evaluation import lead_evaluations
 from assets.ingest import enriched_leads, raw_leads
-from assets.ranking import campaign_export, ranked_leads
+from assets.ranking import (
+    campaign_export,
+    campaign_has_at_most_top_n_per_company,
+    ranked_leads,
+    ranks_are_contiguous_and_only_for_relevant_leads,
+)
 from pipeline.resources import CampaignExporter, LeadSource, PersonaSource, select_evaluator
 from pipeline.settings import Settings
 from pipeline.warehouse import WAREHOUSE_SCHEMA, AtomicDuckDBPandasIOManager
 
 RANK_LEADS_JOB = "rank_leads"
 ASSETS = [raw_leads, enriched_leads, lead_evaluations, ranked_leads, campaign_export]
+ASSET_CHECKS = [
+    ranks_are_contiguous_and_only_for_relevant_leads,
+    campaign_has_at_most_top_n_per_company,
+]
 
 rank_leads_job = define_asset_job(
     RANK_LEADS_JOB,
@@ -24,6 +33,7 @@ rank_leads_job = define_asset_job(
 def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=ASSETS,
+        asset_checks=ASSET_CHECKS,
         jobs=[rank_leads_job],
         resources={
             "io_manager": AtomicDuckDBPandasIOManager(

@@ -49,6 +49,8 @@ def read_leads_csv(path: str | Path) -> pd.DataFrame:
                 f"{path}: missing required column '{column}' "
                 f"(found: {', '.join(frame.columns) or 'none'})"
             )
+    if frame.empty:
+        raise LeadsFileError(f"{path}: the file holds a header but no leads")
     for column in OPTIONAL_COLUMNS:
         if column not in frame.columns:
             frame[column] = ""

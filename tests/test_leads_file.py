@@ -76,3 +76,8 @@ def test_values_are_kept_as_given(write_leads) -> None:
     )
     assert row["source_file"] == "leads.csv"
     assert row["source_row"] == 2
+
+
+def test_header_only_file_is_refused(write_leads) -> None:
+    with pytest.raises(LeadsFileError, match="header but no leads"):
+        read_leads_csv(write_leads([]))

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from pipeline.definitions import ASSETS, RANK_LEADS_JOB, build_definitions
+from pipeline.definitions import ASSET_CHECKS, ASSETS, RANK_LEADS_JOB, build_definitions
 from pipeline.leads import company_keys
 from pipeline.partitions import (
     COMPANY_PARTITIONS_NAME,
@@ -37,12 +37,15 @@ def rank_everything(settings: Settings, instance: DagsterInstance) -> None:
     keys = company_keys(LeadSource(path=str(settings.leads_path)).read())
     sync_company_partitions(instance, keys)
     result = materialize(
-        ASSETS,
+        [*ASSETS, *ASSET_CHECKS],
         instance=instance,
         resources=build_definitions(settings).resources,
         tags=full_range_tags(instance),
     )
     assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == len(ASSET_CHECKS)
+    assert all(check.passed for check in checks)
 
 
 def table(settings: Settings, name: str) -> pd.DataFrame:

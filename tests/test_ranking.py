@@ -1,7 +1,12 @@
 import pandas as pd
 import pytest
 
-from pipeline.ranking import campaign_rows, rank_leads
+from pipeline.ranking import (
+    MissingEvaluationsError,
+    build_ranked_leads,
+    campaign_rows,
+    rank_leads,
+)
 
 
 def leads(rows: list[tuple[str, str, int, bool]]) -> pd.DataFrame:
@@ -89,3 +94,12 @@ def test_campaign_takes_top_n_per_company() -> None:
 def test_campaign_rejects_non_positive_top_n() -> None:
     with pytest.raises(ValueError, match="top_n"):
         campaign_rows(rank_leads(leads([])), top_n=0)
+
+
+def test_ranked_leads_refuse_leads_without_evaluation() -> None:
+    enriched = pd.DataFrame({"lead_id": ["a1", "b1"], "company_key": ["a.com", "b.com"]})
+    evaluations = pd.DataFrame(
+        {"lead_id": ["a1", "gone"], "company_key": ["a.com", "old.com"], "relevance_score": [9, 9]}
+    )
+    with pytest.raises(MissingEvaluationsError, match=r"1 lead\(s\) at 1 compan\(ies\).*b\.com"):
+        build_ranked_leads(enriched, evaluations)

@@ -1,0 +1,30 @@
+"""Invariants of the ranked table and the campaign, as lists of human-readable problems."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def rank_problems(ranked: pd.DataFrame) -> list[str]:
+    """Ranks must be 1..n per company over relevant leads, and absent for irrelevant ones."""
+    problems = []
+    wrongly_ranked = ranked[~ranked["is_relevant"].astype(bool) & ranked["company_rank"].notna()]
+    if not wrongly_ranked.empty:
+        problems.append(f"{len(wrongly_ranked)} irrelevant lead(s) have a rank")
+    relevant = ranked[ranked["is_relevant"].astype(bool)]
+    for company, group in relevant.groupby("company_key"):
+        ranks = sorted(int(rank) for rank in group["company_rank"].dropna())
+        if ranks != list(range(1, len(group) + 1)):
+            problems.append(f"{company}: ranks {ranks[:10]} are not 1..{len(group)}")
+    out_of_range = ranked[~ranked["relevance_score"].between(0, 100)]
+    if not out_of_range.empty:
+        problems.append(f"{len(out_of_range)} score(s) outside 0-100")
+    return problems
+
+
+def campaign_problems(campaign: pd.DataFrame, top_n: int) -> list[str]:
+    sizes = campaign.groupby("company_key").size()
+    return [
+        f"{company}: {count} campaign rows, more than {top_n}"
+        for company, count in sizes[sizes > top_n].items()
+    ]

@@ -1,0 +1,34 @@
+import pandas as pd
+
+from pipeline.quality import campaign_problems, rank_problems
+
+
+def ranked(rows: list[tuple[str, bool, float | None, int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "company_key": [r[0] for r in rows],
+            "is_relevant": [r[1] for r in rows],
+            "company_rank": pd.array([r[2] for r in rows], dtype="Int64"),
+            "relevance_score": [r[3] for r in rows],
+        }
+    )
+
+
+def test_a_good_ranking_has_no_problems() -> None:
+    good = ranked([("a", True, 1, 90), ("a", True, 2, 50), ("a", False, None, 5)])
+    assert rank_problems(good) == []
+
+
+def test_gaps_irrelevant_ranks_and_bad_scores_are_reported() -> None:
+    problems = rank_problems(
+        ranked([("a", True, 1, 90), ("a", True, 3, 50), ("b", False, 1, 5), ("c", True, 1, 120)])
+    )
+    assert "1 irrelevant lead(s) have a rank" in problems
+    assert any(problem.startswith("a: ranks [1, 3]") for problem in problems)
+    assert "1 score(s) outside 0-100" in problems
+
+
+def test_campaign_larger_than_top_n_is_reported() -> None:
+    campaign = pd.DataFrame({"company_key": ["a", "a", "a", "b"]})
+    assert campaign_problems(campaign, top_n=2) == ["a: 3 campaign rows, more than 2"]
+    assert campaign_problems(campaign, top_n=3) == []
