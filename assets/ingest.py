@@ -47,9 +47,10 @@ def enriched_leads(
     duplicates = duplicate_count(raw_leads)
     if duplicates:
         context.log.warning(f"Dropped {duplicates} repeated lead row(s) (same lead_id)")
-    sync = sync_company_partitions(context.instance, company_keys(enriched))
+    companies = company_keys(enriched)
+    sync = sync_company_partitions(context.instance, companies)
     context.log.info(
-        f"Companies: {len(company_keys(enriched))} "
+        f"Companies: {len(companies)} "
         f"({len(sync.added)} new partitions, {len(sync.removed)} retired)"
     )
     return Output(

@@ -85,8 +85,3 @@ class AtomicDuckDBPandasIOManager(DuckDBPandasIOManager):
             default_load_type=self.default_load_type(),
             io_manager_name="AtomicDuckDBPandasIOManager",
         )
-
-
-def open_warehouse(database: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """A plain connection for readers (the CLI summary, tests, analysts' scripts)."""
-    return duckdb.connect(str(database), read_only=read_only)
