@@ -9,8 +9,13 @@ from pipeline.sizing import size_band
 from pipeline.titles import parse_title
 
 
-def _joined(values: frozenset[str]) -> str:
+def join_values(values: frozenset[str]) -> str:
+    """Sets of departments, tags or flags as stored in the tables: 'engineering,executive'."""
     return ",".join(sorted(values))
+
+
+def split_values(joined: str) -> frozenset[str]:
+    return frozenset(value for value in joined.split(",") if value)
 
 
 def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
@@ -29,9 +34,11 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     titles = out["lead_job_title"]
     out["title_role"] = titles.map({t: p.role_text for t, p in profiles.items()})
     out["title_seniority"] = titles.map({t: p.seniority for t, p in profiles.items()})
-    out["title_departments"] = titles.map({t: _joined(p.departments) for t, p in profiles.items()})
-    out["title_tags"] = titles.map({t: _joined(p.tags) for t, p in profiles.items()})
-    out["title_flags"] = titles.map({t: _joined(p.flags) for t, p in profiles.items()})
+    out["title_departments"] = titles.map(
+        {t: join_values(p.departments) for t, p in profiles.items()}
+    )
+    out["title_tags"] = titles.map({t: join_values(p.tags) for t, p in profiles.items()})
+    out["title_flags"] = titles.map({t: join_values(p.flags) for t, p in profiles.items()})
     return out
 
 

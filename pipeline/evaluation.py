@@ -6,9 +6,10 @@ from datetime import datetime
 
 import pandas as pd
 
+from pipeline.enrichment import split_values
 from pipeline.persona import Persona
 from pipeline.rules import evaluate_title
-from pipeline.titles import parse_title
+from pipeline.titles import TitleProfile
 
 EVALUATION_COLUMNS: tuple[str, ...] = (
     "lead_id",
@@ -25,16 +26,37 @@ EVALUATION_COLUMNS: tuple[str, ...] = (
 )
 
 
+# What a verdict depends on: the parsed title and the size band (last).
+_JUDGED_COLUMNS = (
+    "title_role",
+    "title_seniority",
+    "title_departments",
+    "title_tags",
+    "title_flags",
+    "size_band",
+)
+
+
+def _profile_from_columns(
+    role: str, seniority: str, departments: str, tags: str, flags: str
+) -> TitleProfile:
+    return TitleProfile(
+        role, seniority, split_values(departments), split_values(tags), split_values(flags)
+    )
+
+
 def evaluate_with_rules(
     leads: pd.DataFrame, persona: Persona, evaluator_name: str, evaluated_at: datetime
 ) -> pd.DataFrame:
-    """One evaluation row per lead; each distinct (title, size band) is judged once."""
-    pairs = leads[["lead_job_title", "size_band"]].drop_duplicates()
+    """One evaluation row per lead; each distinct (parsed title, size band) is judged once.
+
+    Reads the title as `enriched_leads` parsed it, so titles are parsed once per run.
+    """
+    keys = list(leads[list(_JUDGED_COLUMNS)].itertuples(index=False, name=None))
     verdicts = {
-        (title, band): evaluate_title(parse_title(title, persona), band, persona)
-        for title, band in pairs.itertuples(index=False)
+        key: evaluate_title(_profile_from_columns(*key[:-1]), key[-1], persona)
+        for key in dict.fromkeys(keys)
     }
-    keys = list(zip(leads["lead_job_title"], leads["size_band"], strict=True))
     rows = [verdicts[key] for key in keys]
     frame = pd.DataFrame(
         {

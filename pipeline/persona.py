@@ -66,8 +66,7 @@ class PhraseMeaning:
     tags: frozenset[str]
 
 
-# eq=False: hashed by identity, so parsed titles can be cached per loaded persona.
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True)
 class Persona:
     name: str
     fingerprint: str

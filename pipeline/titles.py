@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 from pipeline.persona import Persona
 from pipeline.text import collapse_spaces, normalize_text
@@ -48,12 +48,7 @@ def split_tagline(title: str) -> tuple[str, bool]:
 
 
 def parse_title(title: str | None, persona: Persona) -> TitleProfile:
-    return _parse_title_cached(title or "", persona)
-
-
-@lru_cache(maxsize=100_000)
-def _parse_title_cached(title: str, persona: Persona) -> TitleProfile:
-    role, cut = split_tagline(title)
+    role, cut = split_tagline(title or "")
     text = normalize_text(role)
     flags = {FLAG_TAGLINE} if cut else set()
     if text in _JUNK_TITLES or not re.search(r"[a-z]", text):
