@@ -17,6 +17,9 @@ from pipeline.quality import campaign_problems, rank_problems
 from pipeline.ranking import build_ranked_leads, campaign_rows
 from pipeline.resources import CampaignExporter
 
+# How many ranks per company the UI preview of ranked_leads shows.
+_PREVIEW_RANKS = 3
+
 
 @asset(
     group_name="ranking",
@@ -31,8 +34,9 @@ def ranked_leads(
     relevant leads, NULL for irrelevant ones). Analysts query this table; its columns are
     stable."""
     ranked = build_ranked_leads(enriched_leads, lead_evaluations)
-    top = ranked[ranked["company_rank"] <= 3]
-    preview = top[
+    ranked_count = int(ranked["company_rank"].notna().sum())
+    companies = int(ranked["company_key"].nunique())
+    preview = ranked[ranked["company_rank"] <= _PREVIEW_RANKS][
         [
             "account_name",
             "company_rank",
@@ -42,16 +46,13 @@ def ranked_leads(
             "relevance_score",
         ]
     ]
-    context.log.info(
-        f"Ranked {int(ranked['company_rank'].notna().sum())} of {len(ranked)} leads "
-        f"at {ranked['company_key'].nunique()} companies"
-    )
+    context.log.info(f"Ranked {ranked_count} of {len(ranked)} leads at {companies} companies")
     return Output(
         ranked,
         metadata={
             "rows": len(ranked),
-            "ranked": int(ranked["company_rank"].notna().sum()),
-            "companies": int(ranked["company_key"].nunique()),
+            "ranked": ranked_count,
+            "companies": companies,
             "relevant_per_size_band": counts_by(ranked[ranked["is_relevant"]], "size_band"),
             "top_leads": markdown_table(preview),
         },

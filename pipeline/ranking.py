@@ -4,6 +4,47 @@ from __future__ import annotations
 
 import pandas as pd
 
+RANKED_LEADS_COLUMNS: tuple[str, ...] = (
+    "lead_id",
+    "company_key",
+    "account_name",
+    "account_domain",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+    "account_employee_range",
+    "account_industry",
+    "size_band",
+    "relevance_score",
+    "is_relevant",
+    "company_rank",
+    "reasoning",
+    "department_fit",
+    "seniority_fit",
+    "evaluator",
+    "evaluated_at",
+    # Beyond the stable schema analysts rely on:
+    "title_seniority",
+    "title_departments",
+    "decision_basis",
+    "persona_fingerprint",
+    "source_file",
+)
+
+CAMPAIGN_COLUMNS: tuple[str, ...] = (
+    "company_key",
+    "account_name",
+    "company_rank",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+    "account_domain",
+    "size_band",
+    "relevance_score",
+    "reasoning",
+    "lead_id",
+)
+
 # Ties on score go to the more senior, then the better department fit; names and the id
 # make the order total, so the same input always gives the same ranks.
 _TIE_BREAK_COLUMNS = [
@@ -39,34 +80,6 @@ def campaign_rows(ranked: pd.DataFrame, top_n: int) -> pd.DataFrame:
     return ordered[list(CAMPAIGN_COLUMNS)].reset_index(drop=True)
 
 
-RANKED_LEADS_COLUMNS: tuple[str, ...] = (
-    "lead_id",
-    "company_key",
-    "account_name",
-    "account_domain",
-    "lead_first_name",
-    "lead_last_name",
-    "lead_job_title",
-    "account_employee_range",
-    "account_industry",
-    "size_band",
-    "relevance_score",
-    "is_relevant",
-    "company_rank",
-    "reasoning",
-    "department_fit",
-    "seniority_fit",
-    "evaluator",
-    "evaluated_at",
-    # Beyond the stable schema analysts rely on:
-    "title_seniority",
-    "title_departments",
-    "decision_basis",
-    "persona_fingerprint",
-    "source_file",
-)
-
-
 class MissingEvaluationsError(RuntimeError):
     """Some current leads have no evaluation: their company partitions were never run."""
 
@@ -98,18 +111,3 @@ def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.
         }
     )
     return rank_leads(merged)[list(RANKED_LEADS_COLUMNS)].reset_index(drop=True)
-
-
-CAMPAIGN_COLUMNS: tuple[str, ...] = (
-    "company_key",
-    "account_name",
-    "company_rank",
-    "lead_first_name",
-    "lead_last_name",
-    "lead_job_title",
-    "account_domain",
-    "size_band",
-    "relevance_score",
-    "reasoning",
-    "lead_id",
-)
