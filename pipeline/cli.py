@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from dagster import DagsterEventType
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
+from pipeline.calibration import leave_one_company_out
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.instance import ensure_dagster_home, project_instance
+from pipeline.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
 from pipeline.leads import LeadsFileError, company_keys
+from pipeline.metrics import judge, score_ranking
 from pipeline.partitions import full_range_tags, sync_company_partitions
 from pipeline.persona import PersonaError, load_persona
+from pipeline.quality_report import format_quality
 from pipeline.resources import LeadSource
 from pipeline.settings import EVALUATOR_CHOICES, PROJECT_ROOT, Settings
 from pipeline.summary import format_summary
@@ -35,6 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--export", type=Path, help="campaign CSV (default data/exports/campaign.csv)")
     run.add_argument("--top-n", type=int, help="leads per company in the campaign (default 3)")
     run.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
+    evaluate = commands.add_parser(
+        "eval", help="score the ranking against an expert's labels (a temporary warehouse)"
+    )
+    evaluate.add_argument("--labels", type=Path, help="expert labels (default data/eval_dev.csv)")
+    evaluate.add_argument("--persona", type=Path, help="persona YAML (default data/persona.yaml)")
+    evaluate.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
+    evaluate.add_argument("--k", type=int, default=3, help="depth of NDCG and precision (3)")
+    evaluate.add_argument(
+        "--loco",
+        action="store_true",
+        help="also tune the threshold leave-one-company-out: in-sample beside held-out",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     commands.add_parser("dev", help="open the Dagster UI on the same definitions")
     return parser
 
@@ -43,15 +62,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {
         field: value.expanduser().resolve()
         for field, value in (
-            ("leads_path", args.leads),
+            ("leads_path", getattr(args, "leads", None)),
             ("persona_path", args.persona),
-            ("warehouse_path", args.warehouse),
-            ("export_path", args.export),
+            ("warehouse_path", getattr(args, "warehouse", None)),
+            ("export_path", getattr(args, "export", None)),
         )
         if value is not None
     }
-    if args.top_n is not None:
+    if getattr(args, "top_n", None) is not None:
         overrides["top_n"] = args.top_n
+    if getattr(args, "labels", None) is not None:
+        overrides["labels_path"] = args.labels.expanduser().resolve()
     if args.evaluator is not None:
         overrides["evaluator"] = args.evaluator
     return replace(Settings.from_env(), **overrides)
@@ -61,22 +82,8 @@ def run(settings: Settings) -> int:
     # Read both inputs before anything is recorded: a bad file stops here, nothing half-run.
     load_persona(settings.persona_path)
     leads = LeadSource(path=str(settings.leads_path)).read()
-    instance = project_instance()
-    sync_company_partitions(instance, company_keys(leads))
-    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-    result = job.execute_in_process(
-        instance=instance,
-        run_config=_RUN_CONFIG,
-        tags={**full_range_tags(instance), TRIGGER_TAG: "cli"},
-        raise_on_error=False,
-    )
-    if not result.success:
-        for event in result.all_events:
-            if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
-                error = event.step_failure_data.error
-                message = error.message.strip() if error else "unknown error"
-                print(f"error: {event.step_key} failed: {message}", file=sys.stderr)
-        print(f"error: run {result.run_id} failed", file=sys.stderr)
+    result = _rank(settings, project_instance(), company_keys(leads), trigger="cli")
+    if result is None:
         return 1
     print()
     print(
@@ -87,6 +94,65 @@ def run(settings: Settings) -> int:
             f"{settings.warehouse_path} (schema {WAREHOUSE_SCHEMA})",
         )
     )
+    return 0
+
+
+def _rank(
+    settings: Settings, instance: DagsterInstance, companies: list[str], trigger: str
+) -> ExecuteInProcessResult | None:
+    """One run of the rank_leads job over every company; None (errors printed) on failure."""
+    sync_company_partitions(instance, companies)
+    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+    result = job.execute_in_process(
+        instance=instance,
+        run_config=_RUN_CONFIG,
+        tags={**full_range_tags(instance), TRIGGER_TAG: trigger},
+        raise_on_error=False,
+    )
+    if result.success:
+        return result
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            print(f"error: {event.step_key} failed: {message}", file=sys.stderr)
+    print(f"error: run {result.run_id} failed", file=sys.stderr)
+    return None
+
+
+def evaluate(settings: Settings, k: int, loco: bool, as_json: bool) -> int:
+    """Ranks the labelled leads through the same job, in a temporary warehouse and instance,
+    so the user's tables, campaign file and run history are untouched."""
+    persona = load_persona(settings.persona_path)
+    labels = read_expert_labels(settings.labels_path)
+    with tempfile.TemporaryDirectory(prefix="persona-ranker-eval-") as scratch:
+        workspace = Path(scratch)
+        isolated = replace(
+            settings,
+            leads_path=labels_as_leads_file(labels, workspace / "labelled_leads.csv"),
+            warehouse_path=workspace / "warehouse.duckdb",
+            export_path=workspace / "campaign.csv",
+        )
+        with DagsterInstance.ephemeral() as instance:
+            result = _rank(isolated, instance, sorted(set(labels["company_key"])), trigger="eval")
+            if result is None:
+                return 1
+            ranked = result.output_for_node("ranked_leads")
+    judged = judge(ranked, labels)
+    report = score_ranking(judged, k)
+    held_out = leave_one_company_out(judged, k, persona.relevance_threshold) if loco else None
+    if as_json:
+        document: dict[str, object] = {
+            "labels": str(settings.labels_path),
+            "evaluator": ", ".join(sorted(ranked["evaluator"].unique())),
+            **report.headline(),
+            "report": report.as_dict(),
+        }
+        if held_out is not None:
+            document["leave_one_company_out"] = asdict(held_out)
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_quality(report, held_out))
     return 0
 
 
@@ -104,8 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev":
         return dev()
     try:
+        if args.command == "eval":
+            return evaluate(_settings(args), args.k, args.loco, args.json)
         return run(_settings(args))
-    except (LeadsFileError, PersonaError, ValueError) as error:
+    except (LeadsFileError, LabelsFileError, PersonaError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.text import collapse_spaces
+from pipeline.text import collapse_spaces, normalize_text
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # Dagster rejects partition keys holding '...' or control characters.
@@ -35,3 +35,27 @@ def company_key(account_name: str | None, account_domain: str | None) -> str:
         return domain
     name = collapse_spaces(_CONTROL.sub(" ", account_name or ""))
     return _DOT_RUNS.sub("…", name)
+
+
+# Words that name no particular firm: "Acme Inc" and "Acme" are the same firm.
+_GENERIC_NAME_WORDS = frozenset(
+    {"inc", "ltd", "llc", "gmbh", "sa", "sas", "bv", "ag", "co", "corp", "company", "the", "group"}
+)
+
+
+def _name_words(text: str) -> set[str]:
+    return set(normalize_text(text).split()) - _GENERIC_NAME_WORDS
+
+
+def is_same_company(named: str, account_name: str, account_domain: str) -> bool:
+    """Whether a firm named in a title is the lead's company, by name words or domain stem.
+
+    Loose on purpose: only a firm sharing no word with the company counts as another firm.
+    """
+    named_words = _name_words(named)
+    if not named_words:
+        return True
+    stem = normalize_domain(account_domain).split(".")[0]
+    company_words = _name_words(account_name) | ({stem} if stem else set())
+    joined = "".join(sorted(named_words))
+    return bool(named_words & company_words) or any(word in joined for word in company_words)

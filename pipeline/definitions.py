@@ -6,13 +6,20 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from assets.evaluation import lead_evaluations
 from assets.ingest import enriched_leads, raw_leads
+from assets.quality import ranking_matches_expert_labels
 from assets.ranking import (
     campaign_export,
     campaign_has_at_most_top_n_per_company,
     ranked_leads,
     ranks_are_contiguous_and_only_for_relevant_leads,
 )
-from pipeline.resources import CampaignExporter, LeadSource, PersonaSource, select_evaluator
+from pipeline.resources import (
+    CampaignExporter,
+    ExpertLabels,
+    LeadSource,
+    PersonaSource,
+    select_evaluator,
+)
 from pipeline.settings import Settings
 from pipeline.warehouse import WAREHOUSE_SCHEMA, AtomicDuckDBPandasIOManager
 
@@ -21,6 +28,7 @@ ASSETS = [raw_leads, enriched_leads, lead_evaluations, ranked_leads, campaign_ex
 ASSET_CHECKS = [
     ranks_are_contiguous_and_only_for_relevant_leads,
     campaign_has_at_most_top_n_per_company,
+    ranking_matches_expert_labels,
 ]
 
 rank_leads_job = define_asset_job(
@@ -42,6 +50,7 @@ def build_definitions(settings: Settings) -> Definitions:
             "lead_source": LeadSource(path=str(settings.leads_path)),
             "persona": PersonaSource(path=str(settings.persona_path)),
             "evaluator": select_evaluator(settings.evaluator),
+            "expert_labels": ExpertLabels(path=str(settings.labels_path)),
             "campaign_exporter": CampaignExporter(
                 path=str(settings.export_path), top_n=settings.top_n
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from pipeline.companies import is_same_company
 from pipeline.persona import Persona
 from pipeline.sizing import size_band
 from pipeline.titles import parse_title
@@ -39,6 +40,16 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     )
     out["title_tags"] = titles.map({t: join_values(p.tags) for t, p in profiles.items()})
     out["title_flags"] = titles.map({t: join_values(p.flags) for t, p in profiles.items()})
+    out["title_employer"] = titles.map({t: p.employer for t, p in profiles.items()})
+    leads_a_firm = titles.map(
+        {t: bool(p.employer and p.tags & persona.other_firm_roles) for t, p in profiles.items()}
+    )
+    for index, row in out[leads_a_firm.astype(bool)].iterrows():
+        if not is_same_company(row["title_employer"], row["account_name"], row["account_domain"]):
+            # A founder, partner or investor whose title names another firm leads that firm.
+            out.at[index, "title_tags"] = join_values(
+                split_values(row["title_tags"]) | {persona.other_firm_tag}
+            )
     return out
 
 

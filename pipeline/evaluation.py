@@ -8,7 +8,13 @@ import pandas as pd
 
 from pipeline.enrichment import split_values
 from pipeline.persona import Persona
-from pipeline.rules import evaluate_title
+from pipeline.rules import (
+    BASIS_PRIMARY_TARGET,
+    LIFTABLE_BASES,
+    Verdict,
+    best_available,
+    evaluate_title,
+)
 from pipeline.titles import TitleProfile
 
 EVALUATION_COLUMNS: tuple[str, ...] = (
@@ -57,7 +63,15 @@ def evaluate_with_rules(
         key: evaluate_title(_profile_from_columns(*key[:-1]), key[-1], persona)
         for key in dict.fromkeys(keys)
     }
-    rows = [verdicts[key] for key in keys]
+    rows = _lift_best_available(
+        [verdicts[key] for key in keys],
+        leads["company_key"].tolist(),
+        [
+            bool(split_values(tags) & persona.individual_contributor_tags)
+            for tags in leads["title_tags"]
+        ],
+        persona,
+    )
     frame = pd.DataFrame(
         {
             "lead_id": leads["lead_id"].to_numpy(),
@@ -74,3 +88,29 @@ def evaluate_with_rules(
         }
     )
     return frame[list(EVALUATION_COLUMNS)]
+
+
+def _lift_best_available(
+    verdicts: list[Verdict], companies: list[str], supporting: list[bool], persona: Persona
+) -> list[Verdict]:
+    """At a company without any primary target, the best people there are still worth a call.
+
+    Leads of a department that matters at the company's size, judged on fit, not excluded
+    and not in a supporting role (assistants, students), are lifted just above the threshold
+    (the expert then reaches the most senior commercial person, or the CEO).
+    """
+    with_target = {
+        company
+        for company, verdict in zip(companies, verdicts, strict=True)
+        if verdict.basis == BASIS_PRIMARY_TARGET and verdict.is_relevant
+    }
+    return [
+        best_available(verdict, persona)
+        if company not in with_target
+        and not support
+        and verdict.basis in LIFTABLE_BASES
+        and not verdict.is_relevant
+        and verdict.department_fit >= persona.best_available_min_fit
+        else verdict
+        for company, verdict, support in zip(companies, verdicts, supporting, strict=True)
+    ]

@@ -36,13 +36,7 @@ def read_leads_csv(path: str | Path) -> pd.DataFrame:
     Values are kept as given; missing optional columns are added empty.
     """
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError as error:
-        raise LeadsFileError(f"{path}: file not found") from error
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise LeadsFileError(f"{path}: not a readable CSV ({error})") from error
-    frame.columns = [str(column).strip() for column in frame.columns]
+    frame = read_text_csv(path, LeadsFileError)
     for column in REQUIRED_COLUMNS:
         if column not in frame.columns:
             raise LeadsFileError(
@@ -57,6 +51,21 @@ def read_leads_csv(path: str | Path) -> pd.DataFrame:
     frame = frame[list(LEAD_COLUMNS)].copy()
     frame.insert(0, "source_row", range(2, len(frame) + 2))
     frame.insert(0, "source_file", path.name)
+    return frame
+
+
+def read_text_csv(path: Path, error_type: type[ValueError]) -> pd.DataFrame:
+    """Every cell as a string, exactly as written; header names trimmed.
+
+    An unreadable file raises `error_type` naming the file.
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError as error:
+        raise error_type(f"{path}: file not found") from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise error_type(f"{path}: not a readable CSV ({error})") from error
+    frame.columns = [str(column).strip() for column in frame.columns]
     return frame
 
 

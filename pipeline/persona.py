@@ -55,6 +55,19 @@ class Exclusion:
     tags: frozenset[str]
     bands: frozenset[str]
     penalty: float
+    # Empty: every level. Otherwise the rule holds only for titles at these levels.
+    seniority: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ScoreBonus:
+    """Points added to a scored lead with any of these departments or tags, at these bands."""
+
+    name: str
+    departments: frozenset[str]
+    tags: frozenset[str]
+    bands: frozenset[str]
+    points: int
 
 
 @dataclass(frozen=True)
@@ -78,8 +91,13 @@ class Persona:
     default_seniority: str
     department_relevance: Mapping[str, Mapping[str, int]]
     primary_targets: Mapping[str, tuple[PrimaryTarget, ...]]
+    top_score: int
     rank_step: int
     priority_step: int
+    extra_role_points: int
+    score_bonuses: tuple[ScoreBonus, ...]
+    best_available_span: int
+    best_available_min_fit: int
     champions: Mapping[str, tuple[Champion, ...]]
     base_score_scale: float
     hard_exclusions: tuple[Exclusion, ...]
@@ -89,6 +107,11 @@ class Persona:
     translations: Mapping[str, str]
     vocabulary: Mapping[str, PhraseMeaning]
     individual_contributor_tags: frozenset[str]
+    whole_title_tags: frozenset[str]
+    functional_leader_words: frozenset[str]
+    functional_leader_seniority: str
+    other_firm_tag: str
+    other_firm_roles: frozenset[str]
 
     @property
     def band_names(self) -> tuple[str, ...]:
@@ -113,6 +136,9 @@ def load_persona(path: str | Path) -> Persona:
         raise PersonaError(f"{path}: expected a mapping at the top level")
     fingerprint = hashlib.sha256(raw_text.encode("utf-8")).hexdigest()[:16]
     return _PersonaReader(path, document).read(fingerprint)
+
+
+_CONDITION_KEYS = ("seniority", "departments", "tags")
 
 
 class _PersonaReader:
@@ -143,8 +169,23 @@ class _PersonaReader:
         known_departments = set(departments) | {
             dept for meaning in vocabulary.values() for dept in meaning.departments
         }
+        other_firm = self._section("other_firm", {"tag", "roles"})
         known_tags = {tag for meaning in vocabulary.values() for tag in meaning.tags}
-        context = _Known(band_names, levels, frozenset(known_departments), frozenset(known_tags))
+        context = _Known(
+            band_names,
+            levels,
+            frozenset(known_departments),
+            frozenset(known_tags | {str(other_firm.get("tag", ""))}),
+        )
+        other_firm_roles = frozenset(other_firm.get("roles") or ())
+        context.check_tags("other_firm.roles", other_firm_roles, self._fail)
+        leader = self._section("functional_leader", {"words", "seniority"})
+        leader_words = frozenset(normalize_text(word) for word in leader.get("words") or ())
+        if not leader_words <= set(vocabulary):
+            raise self._fail("functional_leader.words", "every word must be a vocabulary phrase")
+        if leader.get("seniority") not in levels:
+            raise self._fail("functional_leader.seniority", "not a level of seniority_matrix")
+        best_available = self._section("best_available", {"span", "min_department_fit"})
 
         unknown_as = self._get("unknown_size_band_as", str)
         if unknown_as not in band_names:
@@ -152,10 +193,14 @@ class _PersonaReader:
         default_seniority = self._get("default_seniority", str)
         if default_seniority not in levels:
             raise self._fail("default_seniority", f"'{default_seniority}' is not a seniority level")
-        scoring = self._get("target_scoring", dict)
-        mixed = self._get("mixed_title", dict)
+        scoring = self._section(
+            "target_scoring", {"top_score", "rank_step", "priority_step", "extra_role_points"}
+        )
+        mixed = self._section("mixed_title", {"min_fit", "penalty"})
         ic_tags = frozenset(self._get("individual_contributor_tags", list))
         context.check_tags("individual_contributor_tags", ic_tags, self._fail)
+        whole_title_tags = frozenset(self._get("whole_title_tags", list))
+        context.check_tags("whole_title_tags", whole_title_tags, self._fail)
 
         return Persona(
             name=str(self._get("name", str)),
@@ -168,8 +213,13 @@ class _PersonaReader:
             default_seniority=default_seniority,
             department_relevance=departments,
             primary_targets=self._per_band("primary_targets", context, self._primary_target),
+            top_score=int(scoring.get("top_score", 100)),
             rank_step=int(scoring.get("rank_step", 2)),
             priority_step=int(scoring.get("priority_step", 6)),
+            extra_role_points=int(scoring.get("extra_role_points", 0)),
+            score_bonuses=self._score_bonuses(context),
+            best_available_span=int(best_available.get("span", 0)),
+            best_available_min_fit=int(best_available.get("min_department_fit", 1)),
             champions=self._per_band("champions", context, self._champion),
             base_score_scale=float(self._get("base_score_scale", (int, float))),
             hard_exclusions=self._exclusions("hard_exclusions", context, default_penalty=0.0),
@@ -182,7 +232,43 @@ class _PersonaReader:
             },
             vocabulary=vocabulary,
             individual_contributor_tags=ic_tags,
+            whole_title_tags=whole_title_tags,
+            functional_leader_words=leader_words,
+            functional_leader_seniority=str(leader.get("seniority")),
+            other_firm_tag=str(other_firm.get("tag", "")),
+            other_firm_roles=other_firm_roles,
         )
+
+    def _section(self, key: str, allowed: set[str]) -> dict[str, Any]:
+        section = self._get(key, dict)
+        self._check_keys(key, section, allowed)
+        return section
+
+    def _check_keys(self, key: str, entry: dict[str, Any], allowed: set[str]) -> None:
+        unknown = set(entry) - allowed
+        if unknown:
+            raise self._fail(
+                key,
+                f"unknown key(s) {sorted(map(str, unknown))} "
+                f"(allowed: {', '.join(sorted(allowed))}); "
+                "a comma inside an unquoted {...} value splits it into keys",
+            )
+
+    def _score_bonuses(self, known: _Known) -> tuple[ScoreBonus, ...]:
+        bonuses = []
+        for index, entry in enumerate(self._get("score_bonuses", list)):
+            key = f"score_bonuses[{index}]"
+            self._check_keys(key, entry, {"name", "departments", "tags", "bands", "points"})
+            bonus = ScoreBonus(
+                name=str(entry.get("name") or key),
+                departments=frozenset(entry.get("departments") or ()),
+                tags=frozenset(entry.get("tags") or ()),
+                bands=frozenset(entry.get("bands") or known.bands),
+                points=int(entry.get("points", 0)),
+            )
+            self._check_names(key, bonus.departments, bonus.tags, known)
+            bonuses.append(bonus)
+        return tuple(bonuses)
 
     def _size_bands(self) -> tuple[SizeBand, ...]:
         bands = []
@@ -287,6 +373,7 @@ class _PersonaReader:
         return condition
 
     def _primary_target(self, key: str, entry: dict[str, Any], known: _Known) -> PrimaryTarget:
+        self._check_keys(key, entry, {"rank", "title", "priority", *_CONDITION_KEYS})
         try:
             return PrimaryTarget(
                 rank=int(entry["rank"]),
@@ -298,6 +385,7 @@ class _PersonaReader:
             raise self._fail(key, f"missing {error}") from error
 
     def _champion(self, key: str, entry: dict[str, Any], known: _Known) -> Champion:
+        self._check_keys(key, entry, {"title", "score", *_CONDITION_KEYS})
         try:
             return Champion(
                 title=str(entry["title"]),
@@ -313,6 +401,9 @@ class _PersonaReader:
         rules = []
         for index, entry in enumerate(self._get(key, list)):
             entry_key = f"{key}[{index}]"
+            self._check_keys(
+                entry_key, entry, {"name", "departments", "tags", "bands", "penalty", "seniority"}
+            )
             penalty = entry.get("penalty", default_penalty)
             if penalty is None or not 0 <= float(penalty) <= 1:
                 raise self._fail(entry_key, "penalty between 0 and 1 is required")
@@ -322,13 +413,22 @@ class _PersonaReader:
                 tags=frozenset(entry.get("tags") or ()),
                 bands=frozenset(entry.get("bands") or known.bands),
                 penalty=float(penalty),
+                seniority=frozenset(entry.get("seniority") or ()),
             )
-            known.check_departments(entry_key, rule.departments, self._fail)
-            known.check_tags(entry_key, rule.tags, self._fail)
-            if not rule.departments and not rule.tags:
-                raise self._fail(entry_key, "needs departments or tags")
+            if rule.seniority - set(known.levels):
+                raise self._fail(entry_key, f"unknown seniority level(s) {sorted(rule.seniority)}")
+            self._check_names(entry_key, rule.departments, rule.tags, known)
             rules.append(rule)
         return tuple(rules)
+
+    def _check_names(
+        self, key: str, departments: frozenset[str], tags: frozenset[str], known: _Known
+    ) -> None:
+        """A rule naming departments or tags names at least one, and only known ones."""
+        known.check_departments(key, departments, self._fail)
+        known.check_tags(key, tags, self._fail)
+        if not departments and not tags:
+            raise self._fail(key, "needs departments or tags")
 
 
 @dataclass(frozen=True)

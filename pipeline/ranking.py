@@ -24,6 +24,7 @@ RANKED_LEADS_COLUMNS: tuple[str, ...] = (
     "evaluator",
     "evaluated_at",
     # Beyond the stable schema analysts rely on:
+    "title_role",
     "title_seniority",
     "title_departments",
     "decision_basis",
@@ -45,28 +46,34 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
     "lead_id",
 )
 
-# Ties on score go to the more senior, then the better department fit; names and the id
-# make the order total, so the same input always gives the same ranks.
+# Ties on score go to the more senior, then the better department fit, then the broader
+# remit (fewer words in the role: "Director of Sales" before "Director of Sales, Fire
+# Products, Gujarat"); names and the id make the order total, so the same input always gives
+# the same ranks.
+_ROLE_WORDS = "_role_words"
 _TIE_BREAK_COLUMNS = [
     "relevance_score",
     "seniority_fit",
     "department_fit",
+    _ROLE_WORDS,
     "lead_last_name",
     "lead_first_name",
     "lead_id",
 ]
-_TIE_BREAK_ASCENDING = [False, False, False, True, True, True]
+_TIE_BREAK_ASCENDING = [False, False, False, True, True, True, True]
 
 
 def rank_leads(leads: pd.DataFrame) -> pd.DataFrame:
     """Adds `company_rank`: 1..n per company over relevant leads, NULL for irrelevant ones.
 
-    Expects one row per lead with company_key, is_relevant and the tie-break columns.
+    Expects one row per lead with company_key, is_relevant, title_role and the tie-break
+    columns.
     """
-    ordered = leads.sort_values(_TIE_BREAK_COLUMNS, ascending=_TIE_BREAK_ASCENDING, kind="stable")
+    keyed = leads.assign(**{_ROLE_WORDS: leads["title_role"].str.split().str.len()})
+    ordered = keyed.sort_values(_TIE_BREAK_COLUMNS, ascending=_TIE_BREAK_ASCENDING, kind="stable")
     relevant = ordered[ordered["is_relevant"].astype(bool)]
     ranks = relevant.groupby("company_key", sort=False).cumcount() + 1
-    out = ordered.copy()
+    out = ordered.drop(columns=_ROLE_WORDS)
     out["company_rank"] = pd.Series(ranks, dtype="Int64").reindex(out.index)
     return out.sort_values(["company_key", "company_rank", "lead_id"], na_position="last")
 

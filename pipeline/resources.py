@@ -96,3 +96,22 @@ class CampaignExporter(ConfigurableResource):
             Path(temporary).unlink(missing_ok=True)
             raise
         return target
+
+
+class ExpertLabels(ConfigurableResource):
+    """An expert's rankings and the quality floors below which the quality check warns."""
+
+    path: str = Field(description="Expert labels CSV (Full Name, Title, Company, ..., Rank).")
+    k: int = Field(default=3, ge=1, description="Depth of NDCG@k and precision@k.")
+    min_ndcg_at_k: float = Field(default=0.90, description="Warn below this NDCG@k.")
+    min_precision_at_k: float = Field(default=0.95, description="Warn below this precision@k.")
+    min_f1: float = Field(default=0.70, description="Warn below this relevance F1.")
+    min_hit_at_1: float = Field(default=1.0, description="Warn below this hit@1.")
+
+    def floors(self) -> dict[str, float]:
+        return {
+            f"ndcg@{self.k}": self.min_ndcg_at_k,
+            f"precision@{self.k}": self.min_precision_at_k,
+            "f1": self.min_f1,
+            "hit@1": self.min_hit_at_1,
+        }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.persona import Exclusion, Persona, TitleCondition
+from pipeline.persona import Exclusion, Persona, ScoreBonus, TitleCondition
 from pipeline.sizing import UNKNOWN_BAND
 from pipeline.titles import FLAG_EMPTY, FLAG_TAGLINE, FLAG_TRANSLATED, TitleProfile
 
@@ -13,6 +13,9 @@ BASIS_HARD_EXCLUSION = "hard_exclusion"
 BASIS_PRIMARY_TARGET = "primary_target"
 BASIS_CHAMPION = "champion"
 BASIS_FIT = "department_and_seniority_fit"
+BASIS_BEST_AVAILABLE = "best_available"
+# Bases a company-level pass may lift: the lead is judged on fit, not excluded.
+LIFTABLE_BASES = frozenset({BASIS_CHAMPION, BASIS_FIT})
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,17 @@ def evaluate_title(profile: TitleProfile, band: str, persona: Persona) -> Verdic
     score, basis, reason = _base_score(
         profile, judged_band, band_note, persona, department_fit, seniority_fit
     )
+    for bonus in persona.score_bonuses:
+        if score > 0 and judged_band in bonus.bands and _names_any(bonus, profile):
+            score += bonus.points
+            reason += f"; +{bonus.points} {bonus.name}"
     for rule in persona.soft_exclusions:
         if _exclusion_applies(rule, profile, judged_band):
             penalties.append((f"deprioritised as {rule.name}", rule.penalty))
     for label, factor in penalties:
         score *= factor
         reason += f"; {label} (x{factor:g})"
-    final = round(score)
+    final = min(round(score), 100)
     relevant = final >= persona.relevance_threshold
     if not relevant:
         reason += f"; below the relevance threshold {persona.relevance_threshold}"
@@ -87,19 +94,23 @@ def _base_score(
     department_fit: int,
     seniority_fit: int,
 ) -> tuple[float, str, str]:
-    for target in persona.primary_targets[band]:
-        if condition_matches(target.condition, profile):
-            score = (
-                100
-                - persona.rank_step * (target.rank - 1)
-                - persona.priority_step * (5 - target.priority)
-            )
-            return (
-                float(score),
-                BASIS_PRIMARY_TARGET,
-                f"Primary target at {band_note}: #{target.rank} {target.title} "
-                f"(priority {target.priority}/5)",
-            )
+    matched = [t for t in persona.primary_targets[band] if condition_matches(t.condition, profile)]
+    if matched:
+        target = matched[0]
+        extra_roles = len(matched) - 1
+        score = (
+            persona.top_score
+            - persona.rank_step * (target.rank - 1)
+            - persona.priority_step * (5 - target.priority)
+            + persona.extra_role_points * extra_roles
+        )
+        also = f", also {', '.join(t.title for t in matched[1:])}" if extra_roles else ""
+        return (
+            float(score),
+            BASIS_PRIMARY_TARGET,
+            f"Primary target at {band_note}: #{target.rank} {target.title} "
+            f"(priority {target.priority}/5){also}",
+        )
     for champion in persona.champions[band]:
         if condition_matches(champion.condition, profile):
             return (
@@ -117,6 +128,27 @@ def _base_score(
     )
 
 
+def best_available(verdict: Verdict, persona: Persona) -> Verdict:
+    """A lead below the threshold at a company without any primary target, lifted just above it.
+
+    The lead keeps its order among the lifted: its score is spread over the
+    `best_available_span` points above the threshold.
+    """
+    threshold = persona.relevance_threshold
+    lifted = threshold + int(verdict.relevance_score * persona.best_available_span / threshold)
+    reason = verdict.reasoning.removesuffix(".").replace(
+        f"; below the relevance threshold {threshold}", ""
+    )
+    return Verdict(
+        lifted,
+        True,
+        f"{reason}; best available: the company has no primary target.",
+        verdict.department_fit,
+        verdict.seniority_fit,
+        BASIS_BEST_AVAILABLE,
+    )
+
+
 def condition_matches(condition: TitleCondition, profile: TitleProfile) -> bool:
     if condition.seniority and profile.seniority not in condition.seniority:
         return False
@@ -125,10 +157,14 @@ def condition_matches(condition: TitleCondition, profile: TitleProfile) -> bool:
     return not condition.tags or bool(condition.tags & profile.tags)
 
 
-def _exclusion_applies(rule: Exclusion, profile: TitleProfile, band: str) -> bool:
-    if band not in rule.bands:
-        return False
+def _names_any(rule: Exclusion | ScoreBonus, profile: TitleProfile) -> bool:
     return bool(rule.departments & profile.departments or rule.tags & profile.tags)
+
+
+def _exclusion_applies(rule: Exclusion, profile: TitleProfile, band: str) -> bool:
+    if rule.seniority and profile.seniority not in rule.seniority:
+        return False
+    return band in rule.bands and _names_any(rule, profile)
 
 
 def _is_mixed_title(

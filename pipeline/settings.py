@@ -16,6 +16,7 @@ ENV_WAREHOUSE = "PERSONA_RANKER_WAREHOUSE"
 ENV_EXPORT = "PERSONA_RANKER_EXPORT"
 ENV_TOP_N = "PERSONA_RANKER_TOP_N"
 ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
+ENV_LABELS = "PERSONA_RANKER_LABELS"
 
 EVALUATOR_CHOICES = ("auto", "rules")
 
@@ -26,6 +27,8 @@ class Settings:
     persona_path: Path = DATA_DIR / "persona.yaml"
     warehouse_path: Path = DATA_DIR / "warehouse.duckdb"
     export_path: Path = DATA_DIR / "exports" / "campaign.csv"
+    # Expert rankings the quality check and `persona-ranker eval` score against.
+    labels_path: Path = DATA_DIR / "eval_dev.csv"
     top_n: int = 3
     evaluator: str = "auto"
 
@@ -46,6 +49,7 @@ class Settings:
             (ENV_PERSONA, "persona_path"),
             (ENV_WAREHOUSE, "warehouse_path"),
             (ENV_EXPORT, "export_path"),
+            (ENV_LABELS, "labels_path"),
         ):
             if environ.get(variable):
                 overrides[field] = Path(environ[variable]).expanduser().resolve()

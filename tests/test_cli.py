@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,12 +27,12 @@ NO_DOMAINS = [
 ]
 
 
-def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(tmp_path: Path, *args: str, command: str = "run") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     (tmp_path / "dagster_home").mkdir(exist_ok=True)
     env.pop("GROQ_API_KEY", None)
     return subprocess.run(
-        [CLI, "run", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        [CLI, command, *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )
 
 
@@ -93,3 +94,50 @@ def test_cli_top_n_and_missing_column(tmp_path: Path, write_leads) -> None:
     assert failed.returncode == 2
     assert "broken.csv: missing required column 'lead_job_title'" in failed.stderr
     assert not (tmp_path / "x.duckdb").exists()
+
+
+@pytest.mark.slow
+def test_cli_eval_meets_the_quality_targets_and_leaves_the_user_warehouse_alone(
+    tmp_path: Path,
+) -> None:
+    warehouse = tmp_path / "user" / "warehouse.duckdb"
+    os.environ["PERSONA_RANKER_WAREHOUSE"] = str(warehouse)
+    try:
+        done = run_cli(tmp_path, "--json", "--loco", command="eval")
+    finally:
+        del os.environ["PERSONA_RANKER_WAREHOUSE"]
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["evaluator"] == "rules"
+    assert document["ndcg@3"] >= 0.90
+    assert document["precision@3"] >= 0.95
+    assert document["f1"] >= 0.70
+    assert document["hit@1"] == 1.0
+    held_out = document["leave_one_company_out"]["held_out"]
+    assert abs(held_out["ndcg_at_k"] - document["ndcg@3"]) <= 0.05
+    assert len(document["report"]["companies"]) == 6
+    assert not warehouse.exists()
+
+
+@pytest.mark.slow
+def test_cli_eval_scores_other_labelled_companies_and_names_bad_rows(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    labels.write_text(
+        "Full Name,Title,Company,LI,Employee Range,Rank\n"
+        "Ana Ruiz,VP Sales Development,Initrode,,201-500,1\n"
+        "Bo Li,Welder,Initrode,,201-500,-\n"
+        "Cy Ng,CFO,Initrode,,201-500,2\n",
+        encoding="utf-8",
+    )
+    done = run_cli(tmp_path, "--labels", str(labels), "--k", "2", command="eval")
+    assert done.returncode == 0, done.stderr
+    assert "ndcg@2" in done.stdout
+    assert "The expert ranked, we did not:" in done.stdout
+    assert "CFO" in done.stdout.split("The expert ranked, we did not:")[1]
+    labels.write_text(
+        "Full Name,Title,Company,LI,Employee Range,Rank\nAna Ruiz,VP,Initrode,,201-500,top\n",
+        encoding="utf-8",
+    )
+    failed = run_cli(tmp_path, "--labels", str(labels), command="eval")
+    assert failed.returncode == 2
+    assert "row 2: column 'Rank' is 'top'" in failed.stderr

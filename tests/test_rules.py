@@ -71,9 +71,20 @@ def test_every_primary_target_row(persona: Persona, band: str, rank: int, title:
 
 @pytest.mark.parametrize("band", BANDS)
 def test_primary_targets_score_in_persona_order(persona: Persona, band: str) -> None:
-    scores = [judge(title, band, persona).relevance_score for title in PRIMARY_TARGET_TITLES[band]]
-    assert scores == sorted(scores, reverse=True)
-    assert len(set(scores)) == len(scores)
+    """In the persona's order, except that rule of thumb 2 lifts sales development at 50+."""
+    verdicts = [judge(title, band, persona) for title in PRIMARY_TARGET_TITLES[band]]
+    plain = [v.relevance_score for v in verdicts if "sales development" not in v.reasoning]
+    assert plain == sorted(plain, reverse=True)
+    assert len(set(plain)) == len(plain)
+    for title, verdict in zip(PRIMARY_TARGET_TITLES[band], verdicts, strict=True):
+        if "Sales Development" in title and band != "startup":
+            assert "+5 sales development at 50+ employees" in verdict.reasoning
+
+
+def test_sales_development_leads_outrank_the_vp_of_sales_at_mid_market(persona: Persona) -> None:
+    director = judge("Director of Business Development", "mid_market", persona)
+    vp_sales = judge("VP of Sales", "mid_market", persona)
+    assert director.relevance_score > vp_sales.relevance_score
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,17 @@ from pipeline.titles import FLAG_EMPTY, FLAG_TAGLINE, FLAG_TRANSLATED, parse_tit
             True,
         ),
         ("Head of Sales at Acme", "Head of Sales", True),
+        (
+            "VP Sales EMEA for SaaS companies. Business Advisor and Board Member for Start-Ups.",
+            "VP Sales EMEA for SaaS companies",
+            True,
+        ),
+        ("Sr. Director, Revenue Operations", "Sr. Director, Revenue Operations", False),
+        (
+            "Entrepreneur. Operator. Angel Investor.",
+            "Entrepreneur. Operator. Angel Investor.",
+            False,
+        ),
         ("  Sales Manager  ", "Sales Manager", False),
     ],
 )
@@ -45,7 +56,7 @@ def test_split_tagline(title: str, role: str, cut: bool) -> None:
         ("Co-Founder & CTO", "founder_owner", {"executive", "engineering"}),
         ("Chief Revenue Officer (CRO)", "c_level", {"sales"}),
         ("Regional Sales Manager", "manager", {"sales"}),
-        ("Strategic Account Manager", "individual_contributor", {"sales"}),
+        ("Strategic Account Manager", "individual_contributor", {"account_management"}),
         (
             "Senior Executive Assistant: Chief Financial Officer",
             "individual_contributor",

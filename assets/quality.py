@@ -1,0 +1,52 @@
+"""Ranking quality: the current persona and evaluator scored on an expert's labels."""
+
+from pathlib import Path
+
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+
+from assets.ranking import ranked_leads
+from pipeline.labels import rank_labelled_leads, read_expert_labels
+from pipeline.metrics import judge, score_ranking
+from pipeline.resources import ExpertLabels, LeadEvaluator, PersonaSource
+
+
+@asset_check(asset=ranked_leads)
+def ranking_matches_expert_labels(
+    expert_labels: ExpertLabels, persona: PersonaSource, evaluator: LeadEvaluator
+) -> AssetCheckResult:
+    """Ranks the expert's labelled leads with this run's persona and evaluator and records
+    relevance P/R/F1, NDCG@k, precision@k and hit@1. Warns below the configured floors."""
+    if not Path(expert_labels.path).is_file():
+        return AssetCheckResult(
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"problem": f"no labels file at {expert_labels.path}: quality unmeasured"},
+        )
+    labels = read_expert_labels(expert_labels.path)
+    ranked = rank_labelled_leads(labels, persona.load(), evaluator.evaluate)
+    report = score_ranking(judge(ranked, labels), expert_labels.k)
+    headline = report.headline()
+    below = [
+        f"{name} {headline[name] or 0:.3f} < {floor:.3f}"
+        for name, floor in expert_labels.floors().items()
+        if (headline[name] or 0.0) < floor
+    ]
+    companies = "\n".join(
+        f"| {c.account_name} | {c.leads} | {c.expert_ranked} | {c.ranked} | {c.ndcg_at_k:.3f} "
+        f"| {c.hits_at_k}/{c.picks_at_k} | {'yes' if c.hit_at_1 else 'no'} |"
+        for c in report.companies
+    )
+    return AssetCheckResult(
+        passed=not below,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            **{name: MetadataValue.float(float(value or 0.0)) for name, value in headline.items()},
+            "labelled_leads": report.leads,
+            "labels": MetadataValue.path(expert_labels.path),
+            "below_floor": MetadataValue.md("\n".join(f"- {b}" for b in below) or "none"),
+            "companies": MetadataValue.md(
+                "| company | leads | expert | ours | ndcg@k | p@k | hit@1 |\n"
+                "|---|---|---|---|---|---|---|\n" + companies
+            ),
+        },
+    )
