@@ -37,6 +37,14 @@ def broken_copy(tmp_path: Path, change) -> Path:
         (lambda d: d["size_bands"][1].update(min_employees=60), r"size_bands\[1\]"),
         (lambda d: d["seniority_matrix"]["manager"].update(smb=9), "between 0 and 5"),
         (lambda d: d.update(unknown_size_band_as="huge"), "unknown_size_band_as"),
+        (
+            # What an unquoted "{name: Account Executive (closer, not ...)}" turns into.
+            lambda d: d["soft_exclusions"][0].update({"not outbound owner)": None}),
+            r"soft_exclusions\[0\]: unknown key.*a comma inside an unquoted",
+        ),
+        (lambda d: d["score_bonuses"][0].update(departments=[]), "needs departments or tags"),
+        (lambda d: d["functional_leader"].update(seniority="boss"), "functional_leader"),
+        (lambda d: d["other_firm"].update(roles=["nobody"]), r"other_firm.roles: unknown tag"),
     ],
 )
 def test_inconsistent_persona_names_file_and_key(tmp_path: Path, change, message: str) -> None:
