@@ -2,8 +2,10 @@
 
 from pathlib import Path
 
+import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
+from assets.metadata import markdown_table
 from assets.ranking import ranked_leads
 from pipeline.labels import rank_labelled_leads, read_expert_labels
 from pipeline.metrics import judge, score_ranking
@@ -31,9 +33,16 @@ def ranking_matches_expert_labels(
         for name, floor in expert_labels.floors().items()
         if (headline[name] or 0.0) < floor
     ]
-    companies = "\n".join(
-        f"| {c.account_name} | {c.leads} | {c.expert_ranked} | {c.ranked} | {c.ndcg_at_k:.3f} "
-        f"| {c.hits_at_k}/{c.picks_at_k} | {'yes' if c.hit_at_1 else 'no'} |"
+    companies = pd.DataFrame(
+        {
+            "company": c.account_name,
+            "leads": c.leads,
+            "expert": c.expert_ranked,
+            "ours": c.ranked,
+            f"ndcg@{report.k}": f"{c.ndcg_at_k:.3f}",
+            f"p@{report.k}": f"{c.hits_at_k}/{c.picks_at_k}",
+            "hit@1": "yes" if c.hit_at_1 else "no",
+        }
         for c in report.companies
     )
     return AssetCheckResult(
@@ -44,9 +53,6 @@ def ranking_matches_expert_labels(
             "labelled_leads": report.leads,
             "labels": MetadataValue.path(expert_labels.path),
             "below_floor": MetadataValue.md("\n".join(f"- {b}" for b in below) or "none"),
-            "companies": MetadataValue.md(
-                "| company | leads | expert | ours | ndcg@k | p@k | hit@1 |\n"
-                "|---|---|---|---|---|---|---|\n" + companies
-            ),
+            "companies": markdown_table(companies),
         },
     )

@@ -8,13 +8,7 @@ import pandas as pd
 
 from pipeline.enrichment import split_values
 from pipeline.persona import Persona
-from pipeline.rules import (
-    BASIS_PRIMARY_TARGET,
-    LIFTABLE_BASES,
-    Verdict,
-    best_available,
-    evaluate_title,
-)
+from pipeline.rules import BASIS_PRIMARY_TARGET, Verdict, best_available, evaluate_title
 from pipeline.titles import TitleProfile
 
 EVALUATION_COLUMNS: tuple[str, ...] = (
@@ -64,13 +58,7 @@ def evaluate_with_rules(
         for key in dict.fromkeys(keys)
     }
     rows = _lift_best_available(
-        [verdicts[key] for key in keys],
-        leads["company_key"].tolist(),
-        [
-            bool(split_values(tags) & persona.individual_contributor_tags)
-            for tags in leads["title_tags"]
-        ],
-        persona,
+        [verdicts[key] for key in keys], leads["company_key"].tolist(), persona
     )
     frame = pd.DataFrame(
         {
@@ -91,14 +79,11 @@ def evaluate_with_rules(
 
 
 def _lift_best_available(
-    verdicts: list[Verdict], companies: list[str], supporting: list[bool], persona: Persona
+    verdicts: list[Verdict], companies: list[str], persona: Persona
 ) -> list[Verdict]:
-    """At a company without any primary target, the best people there are still worth a call.
-
-    Leads of a department that matters at the company's size, judged on fit, not excluded
-    and not in a supporting role (assistants, students), are lifted just above the threshold
-    (the expert then reaches the most senior commercial person, or the CEO).
-    """
+    """At a company without any primary target, the best people there are still worth a call:
+    its best-available candidates are lifted just above the threshold (the expert then
+    reaches the most senior commercial person, or the CEO)."""
     with_target = {
         company
         for company, verdict in zip(companies, verdicts, strict=True)
@@ -106,11 +91,7 @@ def _lift_best_available(
     }
     return [
         best_available(verdict, persona)
-        if company not in with_target
-        and not support
-        and verdict.basis in LIFTABLE_BASES
-        and not verdict.is_relevant
-        and verdict.department_fit >= persona.best_available_min_fit
+        if verdict.best_available_candidate and company not in with_target
         else verdict
-        for company, verdict, support in zip(companies, verdicts, supporting, strict=True)
+        for company, verdict in zip(companies, verdicts, strict=True)
     ]

@@ -14,8 +14,8 @@ BASIS_PRIMARY_TARGET = "primary_target"
 BASIS_CHAMPION = "champion"
 BASIS_FIT = "department_and_seniority_fit"
 BASIS_BEST_AVAILABLE = "best_available"
-# Bases a company-level pass may lift: the lead is judged on fit, not excluded.
-LIFTABLE_BASES = frozenset({BASIS_CHAMPION, BASIS_FIT})
+# A lead judged on fit (not excluded, not a target) is the kind best available may lift.
+_LIFTABLE_BASES = frozenset({BASIS_CHAMPION, BASIS_FIT})
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Verdict:
     seniority_fit: int
     # Which rule decided; later evaluators use it to tell clear cases from uncertain ones.
     basis: str
+    # Below the threshold, yet worth a call at a company without any primary target.
+    best_available_candidate: bool = False
 
 
 def effective_band(band: str, persona: Persona) -> str:
@@ -83,7 +85,21 @@ def evaluate_title(profile: TitleProfile, band: str, persona: Persona) -> Verdic
     relevant = final >= persona.relevance_threshold
     if not relevant:
         reason += f"; below the relevance threshold {persona.relevance_threshold}"
-    return Verdict(final, relevant, _sentence(reason, notes), department_fit, seniority_fit, basis)
+    return Verdict(
+        final,
+        relevant,
+        _sentence(reason, notes),
+        department_fit,
+        seniority_fit,
+        basis,
+        best_available_candidate=(
+            not relevant
+            and basis in _LIFTABLE_BASES
+            and department_fit >= persona.best_available_min_fit
+            # Assistants and students support the commercial team; they do not lead it.
+            and not profile.tags & persona.individual_contributor_tags
+        ),
+    )
 
 
 def _base_score(

@@ -58,14 +58,12 @@ def split_tagline(title: str) -> tuple[str, bool]:
 
 
 def named_employer(title: str) -> str:
-    """The segment after the first "@" / "at" of a title, up to the next separator."""
-    parts = _TAGLINE_SEPARATORS.split(collapse_spaces(title))
-    separators = _TAGLINE_SEPARATORS.findall(collapse_spaces(title))
-    for separator, segment in zip(separators, parts[1:], strict=True):
-        if separator.strip().lower() in _EMPLOYER_SEPARATORS:
-            return segment.strip()
-        break
-    return ""
+    """The segment after a title's first separator when that is "@" / "at", up to the next."""
+    text = collapse_spaces(title)
+    first = _TAGLINE_SEPARATORS.search(text)
+    if first is None or first.group().strip().lower() not in _EMPLOYER_SEPARATORS:
+        return ""
+    return _TAGLINE_SEPARATORS.split(text[first.end() :], maxsplit=1)[0].strip()
 
 
 def parse_title(title: str | None, persona: Persona) -> TitleProfile:
