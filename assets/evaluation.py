@@ -1,19 +1,32 @@
 """Evaluation: every lead judged against the persona, one partition per company."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Failure,
+    MetadataValue,
+    Output,
+    asset,
+)
 
 from assets.metadata import counts_by
+from pipeline.llm_evaluation import EvaluationIncomplete
 from pipeline.partitions import company_partitions
 from pipeline.resources import LeadEvaluator, PersonaSource
+
+# Every step that may call Groq claims a slot of this pool; dagster.yaml gives it one slot,
+# so two runs never spend the same API budget at once.
+GROQ_POOL = "groq"
 
 
 @asset(
     group_name="evaluation",
-    kinds={"duckdb"},
+    kinds={"duckdb", "groq"},
     owners=["team:sales-ops"],
     partitions_def=company_partitions,
     backfill_policy=BackfillPolicy.single_run(),
+    pool=GROQ_POOL,
     metadata={"partition_expr": "company_key"},
 )
 def lead_evaluations(
@@ -23,15 +36,29 @@ def lead_evaluations(
     evaluator: LeadEvaluator,
 ) -> Output[pd.DataFrame]:
     """One row per lead of the run's companies: `relevance_score` (0-100), `is_relevant`,
-    `reasoning`, `department_fit`, `seniority_fit`, `evaluator`, `evaluated_at`. A run over a
-    range of companies replaces exactly those companies' rows."""
+    `reasoning`, `department_fit`, `seniority_fit`, `evaluator` (rules, groq or
+    rules_fallback), `decision_basis`, `model`, `fallback_reason`, `evaluated_at`. A run over
+    a range of companies replaces exactly those companies' rows."""
     companies = set(context.partition_keys)
     leads = enriched_leads[enriched_leads["company_key"].isin(companies)]
     context.log.info(
         f"Evaluator: {evaluator.evaluator_name} ({evaluator.selected_because}); "
         f"{len(leads)} leads at {len(companies)} companies"
     )
-    evaluations = evaluator.evaluate(leads, persona.load())
+    try:
+        evaluated = evaluator.evaluate(leads, persona.load(), context.run.run_id)
+    except EvaluationIncomplete as stopped:
+        # Nothing is written: the previous evaluations stay, the paid answers are cached.
+        raise Failure(
+            description=str(stopped),
+            metadata={
+                "pending_leads": len(stopped.pending),
+                "pending_companies": MetadataValue.json(stopped.companies),
+                **stopped.stats.as_metadata(len(leads)),
+            },
+            allow_retries=False,
+        ) from stopped
+    evaluations = evaluated.evaluations
     return Output(
         evaluations,
         metadata={
@@ -40,5 +67,6 @@ def lead_evaluations(
             "relevant": int(evaluations["is_relevant"].sum()),
             "evaluator_mix": counts_by(evaluations, "evaluator"),
             "decided_by": counts_by(evaluations, "decision_basis"),
+            **evaluated.usage,
         },
     )

@@ -3,21 +3,32 @@
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    MetadataValue,
+    asset_check,
+)
 
 from assets.metadata import markdown_table
 from assets.ranking import ranked_leads
 from pipeline.labels import rank_labelled_leads, read_expert_labels
 from pipeline.metrics import judge, score_ranking
-from pipeline.resources import ExpertLabels, LeadEvaluator, PersonaSource
+from pipeline.resources import ExpertLabels, LeadEvaluator, PersonaSource, RulesEvaluator
 
 
 @asset_check(asset=ranked_leads)
 def ranking_matches_expert_labels(
-    expert_labels: ExpertLabels, persona: PersonaSource, evaluator: LeadEvaluator
+    context: AssetCheckExecutionContext,
+    expert_labels: ExpertLabels,
+    persona: PersonaSource,
+    evaluator: LeadEvaluator,
 ) -> AssetCheckResult:
-    """Ranks the expert's labelled leads with this run's persona and evaluator and records
-    relevance P/R/F1, NDCG@k, precision@k and hit@1. Warns below the configured floors."""
+    """Ranks the expert's labelled leads with this run's persona and records relevance P/R/F1,
+    NDCG@k, precision@k and hit@1. Warns below the configured floors. A model evaluator is
+    scored only when `ExpertLabels.score_model` is set: otherwise every run would pay the
+    model for the labelled leads too (`persona-ranker eval --evaluator groq` measures it)."""
     if not Path(expert_labels.path).is_file():
         return AssetCheckResult(
             passed=False,
@@ -25,7 +36,12 @@ def ranking_matches_expert_labels(
             metadata={"problem": f"no labels file at {expert_labels.path}: quality unmeasured"},
         )
     labels = read_expert_labels(expert_labels.path)
-    ranked = rank_labelled_leads(labels, persona.load(), evaluator.evaluate)
+    scored = evaluator if expert_labels.score_model else RulesEvaluator()
+    ranked = rank_labelled_leads(
+        labels,
+        persona.load(),
+        lambda leads, loaded: scored.evaluate(leads, loaded, context.run.run_id).evaluations,
+    )
     report = score_ranking(judge(ranked, labels), expert_labels.k)
     headline = report.headline()
     below = [
@@ -51,6 +67,7 @@ def ranking_matches_expert_labels(
         metadata={
             **{name: MetadataValue.float(float(value or 0.0)) for name, value in headline.items()},
             "labelled_leads": report.leads,
+            "evaluator": scored.evaluator_name,
             "labels": MetadataValue.path(expert_labels.path),
             "below_floor": MetadataValue.md("\n".join(f"- {b}" for b in below) or "none"),
             "companies": markdown_table(companies),

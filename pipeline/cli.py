@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -15,16 +16,19 @@ from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from pipeline.calibration import leave_one_company_out
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
+from pipeline.groq_config import load_groq_config
 from pipeline.instance import ensure_dagster_home, project_instance
 from pipeline.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
 from pipeline.leads import LeadsFileError, company_keys
 from pipeline.metrics import judge, score_ranking
+from pipeline.mock_groq import FAULTS, MockGroq, MockSettings
 from pipeline.partitions import full_range_tags, sync_company_partitions
 from pipeline.persona import PersonaError, load_persona
 from pipeline.quality_report import format_quality
+from pipeline.ratelimit import RateLimits
 from pipeline.resources import LeadSource
 from pipeline.settings import EVALUATOR_CHOICES, PROJECT_ROOT, Settings
-from pipeline.summary import format_summary
+from pipeline.summary import format_summary, format_usage
 from pipeline.warehouse import WAREHOUSE_SCHEMA
 
 TRIGGER_TAG = "persona_ranker/trigger"
@@ -55,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     commands.add_parser("dev", help="open the Dagster UI on the same definitions")
+    mock = commands.add_parser(
+        "mock-groq", help="serve a local Groq-compatible API (try the Groq path without a key)"
+    )
+    free = load_groq_config(Settings().groq_config_path).limits("free")
+    mock.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (8765)")
+    mock.add_argument("--persona", type=Path, help="persona the answers come from")
+    mock.add_argument("--rpm", type=int, default=free.requests_per_minute, help="requests/min")
+    mock.add_argument("--tpm", type=int, default=free.tokens_per_minute, help="tokens/min")
+    mock.add_argument("--rpd", type=int, default=free.requests_per_day, help="requests/day")
+    mock.add_argument("--tpd", type=int, default=free.tokens_per_day, help="tokens/day")
+    mock.add_argument(
+        "--minute-seconds", type=float, default=60.0, help="length of its minute (time scale)"
+    )
+    mock.add_argument(
+        "--disagreement", type=float, default=0.1, help="share of leads moved off the rules"
+    )
+    mock.add_argument(
+        "--faults", default="", help=f"comma list injected first: {', '.join(FAULTS)}"
+    )
     return parser
 
 
@@ -86,6 +109,9 @@ def run(settings: Settings) -> int:
     if result is None:
         return 1
     print()
+    usage = _model_usage(result)
+    if usage:
+        print(format_usage(usage))
     print(
         format_summary(
             result.output_for_node("ranked_leads"),
@@ -118,6 +144,14 @@ def _rank(
             print(f"error: {event.step_key} failed: {message}", file=sys.stderr)
     print(f"error: run {result.run_id} failed", file=sys.stderr)
     return None
+
+
+def _model_usage(result: ExecuteInProcessResult) -> dict[str, object]:
+    """The Groq figures of the run's lead_evaluations (every partition carries the same)."""
+    for materialization in result.asset_materializations_for_node("lead_evaluations"):
+        metadata = {key: value.value for key, value in materialization.metadata.items()}
+        return metadata if "calls" in metadata else {}
+    return {}
 
 
 def evaluate(settings: Settings, k: int, loco: bool, as_json: bool) -> int:
@@ -165,6 +199,35 @@ def dev() -> int:
     return 0
 
 
+def mock_groq(args: argparse.Namespace) -> int:
+    """The local Groq-compatible server in the foreground, until interrupted."""
+    persona = load_persona(args.persona or Settings.from_env().persona_path)
+    limits = RateLimits(args.rpm, args.tpm, args.rpd, args.tpd)
+    faults = [fault for fault in args.faults.split(",") if fault]
+    server = MockGroq(
+        persona,
+        MockSettings(limits, minute_s=args.minute_seconds, disagreement=args.disagreement),
+        port=args.port,
+    )
+    server.queue_faults(faults)
+    print(
+        f"Groq-compatible server on {server.base_url} ({limits.requests_per_minute} req/min, "
+        f"{limits.tokens_per_minute} tokens/min, {limits.requests_per_day} req/day, "
+        f"{limits.tokens_per_day} tokens/day; minute = {args.minute_seconds:g} s).\n"
+        f"Use it with: GROQ_API_KEY=any GROQ_BASE_URL={server.base_url} "
+        "persona-ranker run --evaluator groq",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "dev":
@@ -172,8 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "eval":
             return evaluate(_settings(args), args.k, args.loco, args.json)
+        if args.command == "mock-groq":
+            return mock_groq(args)
         return run(_settings(args))
-    except (LeadsFileError, LabelsFileError, PersonaError, ValueError) as error:
+    except (LeadsFileError, LabelsFileError, PersonaError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -49,7 +49,7 @@ def build_definitions(settings: Settings) -> Definitions:
             ),
             "lead_source": LeadSource(path=str(settings.leads_path)),
             "persona": PersonaSource(path=str(settings.persona_path)),
-            "evaluator": select_evaluator(settings.evaluator),
+            "evaluator": select_evaluator(settings),
             "expert_labels": ExpertLabels(path=str(settings.labels_path)),
             "campaign_exporter": CampaignExporter(
                 path=str(settings.export_path), top_n=settings.top_n

@@ -23,6 +23,10 @@ EVALUATION_COLUMNS: tuple[str, ...] = (
     "evaluated_at",
     "decision_basis",
     "persona_fingerprint",
+    # The model that scored the lead ('' when the rules did).
+    "model",
+    # Why the rules judged a lead the model was asked about ('' otherwise).
+    "fallback_reason",
 )
 
 
@@ -73,6 +77,8 @@ def evaluate_with_rules(
             "evaluated_at": pd.Timestamp(evaluated_at),
             "decision_basis": [v.basis for v in rows],
             "persona_fingerprint": persona.fingerprint,
+            "model": "",
+            "fallback_reason": "",
         }
     )
     return frame[list(EVALUATION_COLUMNS)]

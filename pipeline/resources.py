@@ -6,16 +6,27 @@ import os
 import tempfile
 from abc import abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import groq
 import pandas as pd
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, EnvVar, InitResourceContext, get_dagster_logger
+from pydantic import Field, PrivateAttr
 
 from pipeline.evaluation import evaluate_with_rules
+from pipeline.groq_client import GroqChat
+from pipeline.groq_config import load_groq_config
 from pipeline.leads import read_leads_csv, with_identity
+from pipeline.llm_evaluation import EVALUATOR_MODEL, EVALUATOR_RULES, HybridEvaluator
+from pipeline.llm_store import LlmStore
 from pipeline.persona import Persona, load_persona
+from pipeline.ratelimit import shared_limiter
+from pipeline.settings import DEFAULT_MODEL, GROQ_KEY_VARIABLE, Settings
+from pipeline.warehouse import WAREHOUSE_SCHEMA
+
+_LOG = get_dagster_logger("persona_ranker")
 
 
 class LeadSource(ConfigurableResource):
@@ -36,11 +47,18 @@ class PersonaSource(ConfigurableResource):
         return load_persona(self.path)
 
 
+@dataclass(frozen=True)
+class Evaluated:
+    """An evaluator's rows (columns of `EVALUATION_COLUMNS`) and what it cost, for the UI."""
+
+    evaluations: pd.DataFrame
+    usage: dict[str, float | int | str] = field(default_factory=dict)
+
+
 class LeadEvaluator(ConfigurableResource):
     """The one interface every evaluator implements: leads in, one evaluation row per lead out.
 
-    `leads` are enriched leads (lead_id, company_key, lead_job_title, size_band, title_* ...);
-    the result has exactly the columns of `pipeline.evaluation.EVALUATION_COLUMNS`.
+    `leads` are enriched leads (lead_id, company_key, lead_job_title, size_band, title_* ...).
     """
 
     selected_because: str = Field(
@@ -52,7 +70,7 @@ class LeadEvaluator(ConfigurableResource):
     def evaluator_name(self) -> str: ...
 
     @abstractmethod
-    def evaluate(self, leads: pd.DataFrame, persona: Persona) -> pd.DataFrame: ...
+    def evaluate(self, leads: pd.DataFrame, persona: Persona, run_id: str) -> Evaluated: ...
 
 
 class RulesEvaluator(LeadEvaluator):
@@ -60,21 +78,110 @@ class RulesEvaluator(LeadEvaluator):
 
     @property
     def evaluator_name(self) -> str:
-        return "rules"
+        return EVALUATOR_RULES
 
-    def evaluate(self, leads: pd.DataFrame, persona: Persona) -> pd.DataFrame:
-        return evaluate_with_rules(leads, persona, self.evaluator_name, datetime.now(UTC))
+    def evaluate(self, leads: pd.DataFrame, persona: Persona, run_id: str) -> Evaluated:
+        return Evaluated(
+            evaluate_with_rules(leads, persona, self.evaluator_name, datetime.now(UTC))
+        )
 
 
-def select_evaluator(choice: str, environ: Mapping[str, str] = os.environ) -> LeadEvaluator:
+class GroqEvaluator(LeadEvaluator):
+    """The rules for the clear cases, a Groq model for the rest: batched, rate limited, cached.
+
+    The API key is read from the environment (`EnvVar`), so it never shows in the UI or in run
+    config. `base_url` empty means the SDK's default: `GROQ_BASE_URL`, else Groq's API.
+    """
+
+    api_key: str = Field(description="Groq API key (EnvVar GROQ_API_KEY).")
+    base_url: str | None = Field(default=None, description="Server root (SDK adds /openai/v1).")
+    model: str = Field(default=DEFAULT_MODEL, description="Groq model id.")
+    tier: str = Field(default="free", description="Rate-limit tier in the Groq config file.")
+    config_path: str = Field(description="YAML file with prices per model and limits per tier.")
+    warehouse: str = Field(description="DuckDB file holding llm_cache and llm_calls.")
+    batch_size: int = Field(default=40, ge=1, description="Most leads in one call.")
+    timeout_s: float = Field(default=60.0, gt=0, description="SDK timeout per request.")
+    max_attempts: int = Field(default=4, ge=1, description="Attempts per call (429/498/5xx).")
+    max_wait_s: float = Field(
+        default=120.0, description="A 429 asking to wait longer is a daily cap: stop."
+    )
+    backoff_s: float = Field(default=1.0, ge=0, description="First back-off after 498/5xx.")
+    minute_s: float = Field(default=60.0, gt=0, description="Seconds per rate-limit minute.")
+    reasoning_effort: str = Field(default="low", description="gpt-oss reasoning effort.")
+
+    _client: groq.Groq | None = PrivateAttr(default=None)
+
+    @property
+    def evaluator_name(self) -> str:
+        return EVALUATOR_MODEL
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._client = self._new_client()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _new_client(self) -> groq.Groq:
+        # Retries are ours (`GroqChat`): they wait in the shared limiter and know Groq's 498.
+        return groq.Groq(
+            api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
+        )
+
+    def chat(self) -> GroqChat:
+        config = load_groq_config(self.config_path)
+        config.price(self.model)
+        return GroqChat(
+            client=self._client or self._new_client(),
+            model=self.model,
+            limiter=shared_limiter(
+                f"{self.base_url or os.environ.get('GROQ_BASE_URL', '')}|{self.model}",
+                config.limits(self.tier),
+                self.minute_s,
+            ),
+            config=config,
+            reasoning_effort=self.reasoning_effort,
+            max_attempts=self.max_attempts,
+            max_wait_s=self.max_wait_s,
+            backoff_s=self.backoff_s,
+        )
+
+    def evaluate(self, leads: pd.DataFrame, persona: Persona, run_id: str) -> Evaluated:
+        hybrid = HybridEvaluator(
+            persona=persona,
+            chat=self.chat(),
+            store=LlmStore(self.warehouse, WAREHOUSE_SCHEMA),
+            run_id=run_id,
+            batch_size=self.batch_size,
+            log=_LOG.info,
+        )
+        evaluations, stats = hybrid.evaluate(leads, datetime.now(UTC))
+        return Evaluated(evaluations, stats.as_metadata(len(leads)))
+
+
+def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ) -> LeadEvaluator:
     """`auto` picks the best evaluator this installation can run with the given environment."""
-    if choice == "rules":
-        return RulesEvaluator(selected_because="--evaluator rules")
-    if environ.get("GROQ_API_KEY"):
-        reason = "GROQ_API_KEY is set, but this version has no Groq evaluator yet"
-    else:
-        reason = "GROQ_API_KEY is unset"
-    return RulesEvaluator(selected_because=f"auto: {reason}")
+    has_key = bool(environ.get(GROQ_KEY_VARIABLE))
+    if settings.evaluator == "rules" or (settings.evaluator == "auto" and not has_key):
+        reason = (
+            "--evaluator rules"
+            if settings.evaluator == "rules"
+            else f"auto: {GROQ_KEY_VARIABLE} is unset"
+        )
+        return RulesEvaluator(selected_because=reason)
+    if not has_key:
+        raise ValueError(f"--evaluator groq needs {GROQ_KEY_VARIABLE} in the environment")
+    return GroqEvaluator(
+        selected_because=f"{settings.evaluator}: {GROQ_KEY_VARIABLE} is set",
+        api_key=EnvVar(GROQ_KEY_VARIABLE),
+        base_url=environ.get("GROQ_BASE_URL") or None,
+        model=settings.groq_model,
+        tier=settings.groq_tier,
+        config_path=str(settings.groq_config_path),
+        warehouse=str(settings.warehouse_path),
+        batch_size=settings.groq_batch_size,
+    )
 
 
 class CampaignExporter(ConfigurableResource):
@@ -107,6 +214,11 @@ class ExpertLabels(ConfigurableResource):
     min_precision_at_k: float = Field(default=0.95, description="Warn below this precision@k.")
     min_f1: float = Field(default=0.70, description="Warn below this relevance F1.")
     min_hit_at_1: float = Field(default=1.0, description="Warn below this hit@1.")
+    score_model: bool = Field(
+        default=False,
+        description="Score the run's model evaluator too (costs calls until cached); "
+        "by default the check scores the rules.",
+    )
 
     def floors(self) -> dict[str, float]:
         return {

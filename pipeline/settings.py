@@ -17,8 +17,15 @@ ENV_EXPORT = "PERSONA_RANKER_EXPORT"
 ENV_TOP_N = "PERSONA_RANKER_TOP_N"
 ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
 ENV_LABELS = "PERSONA_RANKER_LABELS"
+ENV_GROQ_MODEL = "PERSONA_RANKER_GROQ_MODEL"
+ENV_GROQ_TIER = "PERSONA_RANKER_GROQ_TIER"
+ENV_GROQ_BATCH_SIZE = "PERSONA_RANKER_GROQ_BATCH_SIZE"
+ENV_GROQ_CONFIG = "PERSONA_RANKER_GROQ_CONFIG"
+# Read by the groq SDK as well: the key, and the server root (GROQ_BASE_URL).
+GROQ_KEY_VARIABLE = "GROQ_API_KEY"
 
-EVALUATOR_CHOICES = ("auto", "rules")
+EVALUATOR_CHOICES = ("auto", "rules", "groq")
+DEFAULT_MODEL = "openai/gpt-oss-120b"
 
 
 @dataclass(frozen=True)
@@ -29,12 +36,19 @@ class Settings:
     export_path: Path = DATA_DIR / "exports" / "campaign.csv"
     # Expert rankings the quality check and `persona-ranker eval` score against.
     labels_path: Path = DATA_DIR / "eval_dev.csv"
+    # Prices per model and rate limits per tier of the Groq account.
+    groq_config_path: Path = DATA_DIR / "groq.yaml"
     top_n: int = 3
     evaluator: str = "auto"
+    groq_model: str = DEFAULT_MODEL
+    groq_tier: str = "free"
+    groq_batch_size: int = 40
 
     def __post_init__(self) -> None:
         if self.top_n < 1:
             raise ValueError(f"top N must be at least 1, got {self.top_n}")
+        if self.groq_batch_size < 1:
+            raise ValueError(f"Groq batch size must be at least 1, got {self.groq_batch_size}")
         if self.evaluator not in EVALUATOR_CHOICES:
             raise ValueError(
                 f"unknown evaluator '{self.evaluator}' (choose from {', '.join(EVALUATOR_CHOICES)})"
@@ -50,14 +64,19 @@ class Settings:
             (ENV_WAREHOUSE, "warehouse_path"),
             (ENV_EXPORT, "export_path"),
             (ENV_LABELS, "labels_path"),
+            (ENV_GROQ_CONFIG, "groq_config_path"),
         ):
             if environ.get(variable):
                 overrides[field] = Path(environ[variable]).expanduser().resolve()
-        if environ.get(ENV_TOP_N):
-            try:
-                overrides["top_n"] = int(environ[ENV_TOP_N])
-            except ValueError as error:
-                raise ValueError(f"{ENV_TOP_N} must be a whole number") from error
+        for variable, field in ((ENV_TOP_N, "top_n"), (ENV_GROQ_BATCH_SIZE, "groq_batch_size")):
+            if environ.get(variable):
+                try:
+                    overrides[field] = int(environ[variable])
+                except ValueError as error:
+                    raise ValueError(f"{variable} must be a whole number") from error
+        for variable, field in ((ENV_GROQ_MODEL, "groq_model"), (ENV_GROQ_TIER, "groq_tier")):
+            if environ.get(variable):
+                overrides[field] = environ[variable]
         if environ.get(ENV_EVALUATOR):
             overrides["evaluator"] = environ[ENV_EVALUATOR]
         return replace(settings, **overrides)

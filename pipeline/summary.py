@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +39,16 @@ def format_summary(
     lines.append(f"Campaign file: {export_path} ({len(campaign)} rows)")
     lines.append(f"Warehouse: {warehouse}")
     return "\n".join(lines)
+
+
+def format_usage(usage: Mapping[str, object]) -> str:
+    """The model's share of a run: who decided, what it cost."""
+    return (
+        f"Groq ({usage['model']}): {usage['sent_to_model']} leads needed the model, "
+        f"{usage['cache_hits']} answered from the cache, {usage['rules_fallbacks']} judged by "
+        f"the rules after a failed answer.\n"
+        f"{usage['calls']} calls ({usage['retries']} retries): {usage['prompt_tokens']} prompt "
+        f"tokens ({usage['cached_tokens']} cached) + {usage['completion_tokens']} completion "
+        f"({usage['reasoning_tokens']} reasoning) = {usage['tokens_per_lead']} tokens a lead; "
+        f"${float(usage['usd']):.4f}.\n"
+    )

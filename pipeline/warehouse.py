@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 from dagster import InputContext, OutputContext
-from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
+from dagster._core.definitions.metadata import TableMetadataSet
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
 # DuckDB confuses a schema with the database when both share a name ('warehouse.duckdb'
 # opens as catalog 'warehouse'), so the tables live in a schema of another name.
@@ -45,19 +47,28 @@ class _AtomicDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context: OutputContext | InputContext, table_slice: TableSlice) -> Iterator[Any]:
-        database = context.resource_config["database"]
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
         config = {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}
-        connection = _connect_when_unlocked(database, config)
-        try:
-            connection.begin()
+        with transaction(context.resource_config["database"], config) as connection:
             yield connection
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()
+
+
+@contextmanager
+def transaction(
+    database: str, config: dict[str, Any] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse file inside one transaction: committed when the block
+    ends, rolled back if it raises."""
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    connection = _connect_when_unlocked(database, config or {})
+    try:
+        connection.begin()
+        yield connection
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()
 
 
 def _connect_when_unlocked(database: str, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
@@ -73,8 +84,46 @@ def _connect_when_unlocked(database: str, config: dict[str, Any]) -> duckdb.Duck
     return duckdb.connect(database, read_only=False, config=config)
 
 
+class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
+    """Writes by column name, adding to an existing table the columns a new version of the
+    project brings, so a warehouse made by an older version keeps working (its old rows get
+    NULL in the new columns)."""
+
+    def handle_output(
+        self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
+    ) -> None:
+        table = f'"{table_slice.schema}"."{table_slice.table}"'
+        existing = {
+            row[0]
+            for row in connection.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [table_slice.schema, table_slice.table],
+            ).fetchall()
+        }
+        if obj.empty or not existing:
+            super().handle_output(context, table_slice, obj, connection)
+            return
+        # `obj` is read by DuckDB's replacement scan of this frame's local variables.
+        for name, kind, *_ in connection.execute("describe select * from obj").fetchall():
+            if name not in existing:
+                connection.execute(f'alter table {table} add column "{name}" {kind}')
+        connection.execute(f"insert into {table} by name select * from obj")
+        counts = (
+            TableMetadataSet(partition_row_count=len(obj), storage_kind="duckdb")
+            if context.has_partition_key
+            else TableMetadataSet(row_count=len(obj), storage_kind="duckdb")
+        )
+        context.add_output_metadata(dict(counts))
+
+
 class AtomicDuckDBPandasIOManager(DuckDBPandasIOManager):
-    """DuckDBPandasIOManager whose partition replacements are all-or-nothing."""
+    """DuckDBPandasIOManager whose partition replacements are all-or-nothing and whose tables
+    gain the columns new versions add."""
+
+    @staticmethod
+    def type_handlers() -> Sequence[DbTypeHandler]:
+        return [_SchemaEvolvingPandasTypeHandler()]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
         return DbIOManager(

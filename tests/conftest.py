@@ -3,11 +3,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dagster import DagsterInstance
 
+from pipeline.mock_groq import MockGroq, MockSettings
 from pipeline.persona import Persona, load_persona
+from pipeline.ratelimit import RateLimits
 from pipeline.settings import DATA_DIR
 
 LEAD_HEADER = (
@@ -47,3 +50,27 @@ def write_leads(tmp_path: Path) -> Callable[..., Path]:
 def instance() -> Iterator[DagsterInstance]:
     with DagsterInstance.ephemeral() as ephemeral:
         yield ephemeral
+
+
+# Generous limits: tests that are not about rate limits never wait for them.
+ROOMY_LIMITS = RateLimits(
+    requests_per_minute=10_000,
+    tokens_per_minute=10_000_000,
+    requests_per_day=1_000_000,
+    tokens_per_day=100_000_000,
+)
+
+
+@pytest.fixture
+def groq_server(persona: Persona) -> Iterator[Callable[..., MockGroq]]:
+    """Starts local Groq-compatible servers on free ports; stops them after the test."""
+    started: list[MockGroq] = []
+
+    def start(limits: RateLimits = ROOMY_LIMITS, **settings: Any) -> MockGroq:
+        server = MockGroq(persona, MockSettings(limits=limits, **settings)).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

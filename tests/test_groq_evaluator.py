@@ -1,0 +1,266 @@
+"""The hybrid evaluator through the real `groq` SDK, over HTTP, against the local server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import groq
+import pandas as pd
+import pytest
+
+from pipeline.enrichment import enrich_leads
+from pipeline.evaluation import EVALUATION_COLUMNS, evaluate_with_rules
+from pipeline.groq_client import AccessDenied, GroqChat
+from pipeline.groq_config import GroqConfig, ModelPrice, load_groq_config
+from pipeline.leads import read_leads_csv, with_identity
+from pipeline.llm_evaluation import EvaluationIncomplete, HybridEvaluator, ModelStats
+from pipeline.llm_store import LlmStore
+from pipeline.mock_groq import MockGroq
+from pipeline.persona import Persona
+from pipeline.ratelimit import RateLimiter, RateLimits
+from pipeline.settings import DATA_DIR
+from pipeline.warehouse import WAREHOUSE_SCHEMA
+
+pytestmark = pytest.mark.groq_server
+
+MODEL = "openai/gpt-oss-120b"
+BATCH = 40
+
+
+@pytest.fixture(scope="module")
+def leads(persona: Persona) -> pd.DataFrame:
+    return enrich_leads(with_identity(read_leads_csv(DATA_DIR / "leads.csv")), persona)
+
+
+@pytest.fixture(scope="module")
+def config() -> GroqConfig:
+    return load_groq_config(DATA_DIR / "groq.yaml")
+
+
+@pytest.fixture
+def rules(leads: pd.DataFrame, persona: Persona) -> pd.DataFrame:
+    return evaluate_with_rules(leads, persona, "rules", datetime.now(UTC))
+
+
+class Harness:
+    """An evaluator wired to one server and one warehouse, as the Groq resource wires it."""
+
+    def __init__(self, server: MockGroq, warehouse: Path, persona: Persona, config: GroqConfig):
+        self.server = server
+        self.store = LlmStore(str(warehouse), WAREHOUSE_SCHEMA)
+        self.persona = persona
+        self.config = config
+
+    def evaluate(
+        self,
+        leads: pd.DataFrame,
+        model: str = MODEL,
+        limits: RateLimits | None = None,
+        minute_s: float = 60.0,
+        timeout_s: float = 10.0,
+        batch_size: int = BATCH,
+        persona: Persona | None = None,
+    ) -> tuple[pd.DataFrame, ModelStats]:
+        client = groq.Groq(
+            api_key="test-key", base_url=self.server.base_url, timeout=timeout_s, max_retries=0
+        )
+        chat = GroqChat(
+            client=client,
+            model=model,
+            limiter=RateLimiter(limits or self.server.settings.limits, minute_s),
+            config=self.config,
+            max_wait_s=30,
+            backoff_s=0.01,
+        )
+        evaluator = HybridEvaluator(
+            persona or self.persona, chat, self.store, "run-1", batch_size, log=lambda _: None
+        )
+        with client:
+            return evaluator.evaluate(leads, datetime.now(UTC))
+
+
+@pytest.fixture
+def harness(
+    groq_server: Callable[..., MockGroq], tmp_path: Path, persona: Persona, config: GroqConfig
+) -> Harness:
+    return Harness(
+        groq_server(disagreement=0.0, slow_s=1.0), tmp_path / "w.duckdb", persona, config
+    )
+
+
+def test_the_model_judges_the_uncertain_leads_and_the_rules_the_rest(
+    harness: Harness, leads: pd.DataFrame, rules: pd.DataFrame
+) -> None:
+    evaluations, stats = harness.evaluate(leads)
+    assert list(evaluations.columns) == list(EVALUATION_COLUMNS)
+    assert evaluations["lead_id"].tolist() == leads["lead_id"].tolist()
+    by_model = evaluations["evaluator"] == "groq"
+    assert set(evaluations["evaluator"]) == {"rules", "groq"}
+    assert by_model.sum() == stats.sent_to_model == stats.answered
+    assert set(evaluations.loc[by_model, "model"]) == {MODEL}
+    assert set(evaluations.loc[by_model, "decision_basis"]) == {"model"}
+    # The server answers from the same rules (no disagreement): the same scores come back.
+    assert evaluations["relevance_score"].tolist() == rules["relevance_score"].tolist()
+    assert evaluations["is_relevant"].tolist() == rules["is_relevant"].tolist()
+    served = harness.server.served()
+    assert stats.calls == len(served) == -(-stats.sent_to_model // BATCH)
+    assert stats.usage.prompt_tokens == sum(r.prompt_tokens for r in served)
+    assert stats.usage.completion_tokens == sum(r.completion_tokens for r in served)
+    # Every call after the first starts with the same persona prefix: cached at half price.
+    assert served[0].cached_tokens == 0 and all(r.cached_tokens > 0 for r in served[1:])
+    assert stats.usd > 0
+
+
+def test_every_call_is_logged_with_its_cost(harness: Harness, leads: pd.DataFrame) -> None:
+    _, stats = harness.evaluate(leads)
+    calls = harness.store.calls("run-1")
+    assert len(calls) == stats.calls
+    assert set(calls["status"]) == {"ok"}
+    assert calls["usd"].sum() == pytest.approx(stats.usd)
+    assert (calls["prompt_tokens"] > 0).all() and (calls["reasoning_tokens"] > 0).all()
+    first = calls.iloc[0]
+    price = harness.config.price(MODEL)
+    expected = (
+        first.prompt_tokens * price.input_per_million
+        + first.completion_tokens * price.output_per_million
+    ) / 1e6
+    assert first.usd == pytest.approx(expected)
+
+
+def test_a_second_run_makes_no_calls(harness: Harness, leads: pd.DataFrame) -> None:
+    first, _ = harness.evaluate(leads)
+    served = len(harness.server.served())
+    second, stats = harness.evaluate(leads)
+    assert len(harness.server.served()) == served
+    assert stats.calls == 0 and stats.cache_hits == stats.sent_to_model > 0
+    columns = ["lead_id", "relevance_score", "is_relevant", "reasoning", "evaluator"]
+    pd.testing.assert_frame_equal(first[columns], second[columns])
+
+
+def test_another_model_or_persona_is_evaluated_again(
+    harness: Harness, leads: pd.DataFrame, persona: Persona
+) -> None:
+    harness.evaluate(leads)
+    _, cheaper = harness.evaluate(leads, model="openai/gpt-oss-20b")
+    assert cheaper.calls > 0 and cheaper.cache_hits == 0
+    _, edited = harness.evaluate(leads, persona=replace(persona, fingerprint="edited"))
+    assert edited.calls > 0 and edited.cache_hits == 0
+
+
+@pytest.mark.parametrize("fault", ["429", "498", "500", "503"])
+def test_transient_errors_are_retried(harness: Harness, leads: pd.DataFrame, fault: str) -> None:
+    harness.server.queue_faults([fault])
+    evaluations, stats = harness.evaluate(leads)
+    assert stats.retries == 1 and stats.fallbacks == 0
+    assert (evaluations["evaluator"] != "rules_fallback").all()
+    assert harness.store.calls("run-1")["attempts"].max() == 2
+
+
+def test_a_timeout_is_retried(harness: Harness, leads: pd.DataFrame) -> None:
+    harness.server.queue_faults(["slow"])
+    _, stats = harness.evaluate(leads, timeout_s=0.3)
+    assert stats.retries == 1 and stats.fallbacks == 0
+
+
+def test_a_request_too_large_is_split(harness: Harness, leads: pd.DataFrame) -> None:
+    harness.server.queue_faults(["413"])
+    _, stats = harness.evaluate(leads)
+    assert stats.fallbacks == 0 and stats.answered == stats.sent_to_model
+    calls = harness.store.calls("run-1")
+    assert calls["status"].tolist()[0] == "too_large"
+    assert calls["leads"].tolist()[1:3] == [BATCH // 2, BATCH // 2]
+
+
+@pytest.mark.parametrize("fault", ["malformed", "missing_id", "duplicate_id", "out_of_range"])
+def test_a_bad_answer_is_asked_again(harness: Harness, leads: pd.DataFrame, fault: str) -> None:
+    harness.server.queue_faults([fault])
+    _, stats = harness.evaluate(leads)
+    assert stats.fallbacks == 0 and stats.answered == stats.sent_to_model
+    assert stats.calls == -(-stats.sent_to_model // BATCH) + 1
+    assert stats.problems
+
+
+def test_an_extra_id_is_ignored(harness: Harness, leads: pd.DataFrame) -> None:
+    harness.server.queue_faults(["extra_id"])
+    _, stats = harness.evaluate(leads)
+    assert stats.calls == -(-stats.sent_to_model // BATCH)
+    assert stats.problems == ["id 999 was not sent"]
+
+
+def test_a_lead_missing_twice_is_judged_by_the_rules_and_flagged(
+    harness: Harness, leads: pd.DataFrame, rules: pd.DataFrame
+) -> None:
+    harness.server.queue_faults(["missing_id", "missing_id"])
+    evaluations, stats = harness.evaluate(leads)
+    fallback = evaluations[evaluations["evaluator"] == "rules_fallback"]
+    assert len(fallback) == stats.fallbacks == 1
+    assert fallback["fallback_reason"].tolist() == ["model gave no valid answer twice"]
+    expected = rules.set_index("lead_id").loc[fallback["lead_id"], "relevance_score"]
+    assert fallback["relevance_score"].tolist() == expected.tolist()
+
+
+def test_a_call_that_keeps_failing_falls_back_to_the_rules_never_to_irrelevant(
+    harness: Harness, leads: pd.DataFrame, rules: pd.DataFrame
+) -> None:
+    harness.server.queue_faults(["500"] * 4)
+    evaluations, stats = harness.evaluate(leads)
+    fallback = evaluations["evaluator"] == "rules_fallback"
+    assert fallback.sum() == stats.fallbacks == BATCH
+    assert evaluations.loc[fallback, "fallback_reason"].str.startswith("model call failed").all()
+    # The rules' judgement, not a failure's zero: relevant leads stay relevant.
+    pd.testing.assert_series_equal(
+        evaluations.loc[fallback, "relevance_score"], rules.loc[fallback, "relevance_score"]
+    )
+    assert harness.store.calls("run-1")["status"].tolist()[0] == "failed"
+
+
+def test_the_daily_cap_stops_cleanly_and_the_next_run_sends_only_what_is_pending(
+    harness: Harness, leads: pd.DataFrame
+) -> None:
+    harness.server.queue_faults(["ok", "429_daily"])
+    with pytest.raises(EvaluationIncomplete, match="resets in") as stopped:
+        harness.evaluate(leads)
+    pending = stopped.value.pending
+    assert 0 < len(pending) < stopped.value.stats.sent_to_model
+    assert stopped.value.stats.calls == 2
+    assert "pending (not judged, not marked irrelevant)" in str(stopped.value)
+    _, resumed = harness.evaluate(leads)
+    assert resumed.cache_hits == BATCH
+    assert resumed.answered == len(pending)
+    assert resumed.calls == -(-len(pending) // BATCH)
+
+
+def test_an_unknown_model_stops_the_run(harness: Harness, leads: pd.DataFrame) -> None:
+    harness.config = replace(
+        harness.config, prices={**harness.config.prices, "llama-3.3-70b": ModelPrice(1, 1)}
+    )
+    with pytest.raises(AccessDenied, match="HTTP 404"):
+        harness.evaluate(leads, model="llama-3.3-70b")
+
+
+def test_no_minute_exceeds_the_limits(
+    groq_server: Callable[..., MockGroq],
+    tmp_path: Path,
+    persona: Persona,
+    config: GroqConfig,
+    leads: pd.DataFrame,
+) -> None:
+    """A time-scaled minute (1 s) with limits that force waiting: the server, which enforces
+    the same limits, never has to refuse, and no window of a minute holds more than allowed."""
+    limits = RateLimits(
+        requests_per_minute=4, tokens_per_minute=5000, requests_per_day=1000, tokens_per_day=10**6
+    )
+    server = groq_server(limits=limits, minute_s=1.0, disagreement=0.0)
+    harness = Harness(server, tmp_path / "w.duckdb", persona, config)
+    _, stats = harness.evaluate(leads, limits=limits, minute_s=1.0, batch_size=8)
+    served = server.served()
+    assert stats.calls == len(served) >= 10
+    assert {request.status for request in served} == {200}
+    for request in served:
+        window = [r for r in served if request.at - 1.0 < r.at <= request.at]
+        assert len(window) <= limits.requests_per_minute
+        assert sum(r.counted_tokens for r in window) <= limits.tokens_per_minute
+    assert served[-1].at - served[0].at >= 1.0  # it had to wait

@@ -1,0 +1,104 @@
+"""Routing between the rules and the model, the answer cache key, and batches per company."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from pipeline.enrichment import enrich_leads
+from pipeline.evaluation import evaluate_with_rules
+from pipeline.hybrid import (
+    answer_cache_key,
+    companies_with_target,
+    company_batches,
+    leads_for_model,
+    needs_model,
+)
+from pipeline.leads import read_leads_csv, with_identity
+from pipeline.persona import Persona
+from pipeline.prompts import LeadForModel
+from pipeline.settings import DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def bundled(persona: Persona) -> tuple[pd.DataFrame, pd.DataFrame]:
+    leads = enrich_leads(with_identity(read_leads_csv(DATA_DIR / "leads.csv")), persona)
+    return leads, evaluate_with_rules(leads, persona, "rules", datetime.now(UTC))
+
+
+def test_clear_cases_stay_with_the_rules(bundled: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    leads, rules = bundled
+    routed = needs_model(leads, rules)
+    settled = rules[~routed.to_numpy()]
+    assert {"hard_exclusion", "primary_target", "empty_title"} <= set(settled["decision_basis"])
+    assert (
+        not rules[routed.to_numpy()]["decision_basis"]
+        .isin(["hard_exclusion", "primary_target", "empty_title"])
+        .any()
+    )
+    # A known department that does not buy (a welder: operations) is settled too.
+    welders = leads["lead_job_title"].str.strip() == "Welder"
+    assert welders.any() and not routed[welders].any()
+
+
+def test_titles_the_rules_do_not_understand_go_to_the_model(
+    bundled: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    leads, rules = bundled
+    routed = needs_model(leads, rules)
+    unknown = (leads["title_departments"] == "") & (
+        rules["decision_basis"] == "department_and_seniority_fit"
+    )
+    assert unknown.any() and routed[unknown].all()
+    assert routed[(rules["decision_basis"] == "best_available").to_numpy()].all()
+    assert 0 < routed.sum() < len(leads) / 2
+
+
+def test_a_company_with_a_primary_target_is_flagged(
+    bundled: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    leads, rules = bundled
+    with_target = companies_with_target(rules)
+    candidates = leads_for_model(leads, with_target)
+    assert {c.company_has_target for c in candidates} == {True, False}
+    assert all(c.company_has_target == (c.company_key in with_target) for c in candidates)
+
+
+def make_lead(number: int, company: str) -> LeadForModel:
+    return LeadForModel(str(number), company, company, "51-200", "smb", "", f"title {number}", True)
+
+
+def test_batches_keep_a_company_together_and_pack_small_ones() -> None:
+    leads = (
+        [make_lead(n, "big") for n in range(25)]
+        + [make_lead(100 + n, "mid") for n in range(6)]
+        + [make_lead(200 + n, f"small{n}") for n in range(4)]
+    )
+    batches = company_batches(leads, 10)
+    assert all(len(batch) <= 10 for batch in batches)
+    assert sorted(lead.lead_id for batch in batches for lead in batch) == sorted(
+        lead.lead_id for lead in leads
+    )
+    assert len(batches) == 4  # 10 + 10 big, then 6 mid + 4 small, 5 big alone
+    for batch in batches:
+        for company in {lead.company_key for lead in batch} - {"big"}:
+            assert sum(1 for b in batches if company in {lead.company_key for lead in b}) == 1
+
+
+def test_the_cache_key_follows_what_the_answer_depends_on(persona: Persona) -> None:
+    lead = make_lead(1, "acme")
+    key = answer_cache_key(lead, persona, "openai/gpt-oss-120b")
+    assert key == answer_cache_key(lead, persona, "openai/gpt-oss-120b")
+    assert key != answer_cache_key(lead, persona, "openai/gpt-oss-20b")
+    assert key != answer_cache_key(
+        lead, replace(persona, fingerprint="other"), "openai/gpt-oss-120b"
+    )
+    assert key != answer_cache_key(replace(lead, title="VP Sales"), persona, "openai/gpt-oss-120b")
+    assert key != answer_cache_key(
+        replace(lead, company_has_target=False), persona, "openai/gpt-oss-120b"
+    )
+    # The lead's identity is not sent to the model, so the same title elsewhere shares it.
+    assert key == answer_cache_key(replace(lead, lead_id="other"), persona, "openai/gpt-oss-120b")
