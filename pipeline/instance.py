@@ -20,8 +20,10 @@ def ensure_dagster_home() -> Path:
         return Path(home)
     LOCAL_DAGSTER_HOME.mkdir(exist_ok=True)
     config = LOCAL_DAGSTER_HOME / "dagster.yaml"
-    if not config.exists():
-        config.write_text("# Local instance: Dagster's default storage in this directory.\n")
+    # The project's instance settings (run queue, the "groq" pool) on default local storage.
+    project_config = (PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8")
+    if not config.exists() or config.read_text(encoding="utf-8") != project_config:
+        config.write_text(project_config, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(LOCAL_DAGSTER_HOME)
     return LOCAL_DAGSTER_HOME
 

@@ -1,0 +1,141 @@
+"""The rank_leads job with the Groq evaluator, on an instance with the project's "groq" pool,
+against the local Groq-compatible server over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, ExecuteInProcessResult, instance_for_test
+
+from assets.evaluation import GROQ_POOL, lead_evaluations
+from pipeline.definitions import RANK_LEADS_JOB, build_definitions
+from pipeline.leads import company_keys
+from pipeline.mock_groq import MockGroq
+from pipeline.partitions import full_range_tags, sync_company_partitions
+from pipeline.resources import GroqEvaluator, LeadSource
+from pipeline.settings import Settings
+from pipeline.warehouse import WAREHOUSE_SCHEMA
+
+pytestmark = pytest.mark.groq_server
+
+SECRET = "gsk_test_secret_never_shown_0123456789"
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as test:
+        yield test
+
+
+@pytest.fixture
+def server(groq_server: Callable[..., MockGroq], monkeypatch: pytest.MonkeyPatch) -> MockGroq:
+    started = groq_server()
+    monkeypatch.setenv("GROQ_API_KEY", SECRET)
+    monkeypatch.setenv("GROQ_BASE_URL", started.base_url)
+    return started
+
+
+def settings_for(tmp_path: Path, evaluator: str = "groq") -> Settings:
+    return Settings(
+        warehouse_path=tmp_path / "warehouse.duckdb",
+        export_path=tmp_path / "campaign.csv",
+        evaluator=evaluator,
+    )
+
+
+def run_job(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
+    sync_company_partitions(
+        instance, company_keys(LeadSource(path=str(settings.leads_path)).read())
+    )
+    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+    return job.execute_in_process(
+        instance=instance, tags=full_range_tags(instance), raise_on_error=False
+    )
+
+
+def evaluation_metadata(result: ExecuteInProcessResult) -> dict[str, object]:
+    materialization = result.asset_materializations_for_node("lead_evaluations")[0]
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def query(settings: Settings, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        return connection.sql(sql.replace("$schema", WAREHOUSE_SCHEMA)).df()
+
+
+def test_the_llm_asset_is_in_the_groq_pool() -> None:
+    assert lead_evaluations.op.pool == GROQ_POOL
+
+
+def test_the_groq_evaluator_is_chosen_and_its_key_is_an_env_var(server: MockGroq) -> None:
+    for choice in ("groq", "auto"):
+        evaluator = build_definitions(Settings(evaluator=choice)).resources["evaluator"]
+        assert isinstance(evaluator, GroqEvaluator)
+        assert SECRET not in repr(evaluator)
+
+
+def test_a_groq_run_ranks_records_its_cost_and_the_next_run_makes_no_calls(
+    server: MockGroq, instance: DagsterInstance, tmp_path: Path
+) -> None:
+    settings = settings_for(tmp_path)
+    first = run_job(settings, instance)
+    assert first.success
+    usage = evaluation_metadata(first)
+    assert usage["calls"] == len(server.served()) > 0
+    assert usage["usd"] > 0 and usage["prompt_tokens"] > 0 and usage["tokens_per_lead"] > 0
+    assert usage["rules_fallbacks"] == 0
+    ranked = query(settings, "select * from $schema.ranked_leads")
+    assert set(ranked["evaluator"]) == {"rules", "groq"}
+    assert ranked["company_rank"].notna().sum() > 0
+    calls = query(settings, "select * from $schema.llm_calls")
+    assert calls["run_id"].tolist() == [first.run_id] * usage["calls"]
+    assert calls["usd"].sum() == pytest.approx(usage["usd"], abs=1e-6)
+
+    second = run_job(settings, instance)
+    assert second.success
+    again = evaluation_metadata(second)
+    assert again["calls"] == 0 and again["cache_hits"] == usage["sent_to_model"]
+    assert len(server.served()) == usage["calls"]
+    assert len(query(settings, "select * from $schema.lead_evaluations")) == 200
+
+
+def test_the_daily_cap_fails_the_step_cleanly_and_keeps_the_previous_evaluations(
+    server: MockGroq, instance: DagsterInstance, tmp_path: Path
+) -> None:
+    assert run_job(settings_for(tmp_path, evaluator="rules"), instance).success
+    settings = settings_for(tmp_path)
+    before = query(settings, "select * from $schema.lead_evaluations order by lead_id")
+    server.queue_faults(["ok", "429_daily"])
+    stopped = run_job(settings, instance)
+    assert not stopped.success
+    failure = next(e for e in stopped.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.user_failure_data.description
+    assert "daily limit reached" in message and "pending (not judged" in message
+    metadata = failure.step_failure_data.user_failure_data.metadata
+    assert metadata["pending_leads"].value > 0
+    after = query(settings, "select * from $schema.lead_evaluations order by lead_id")
+    pd.testing.assert_frame_equal(before, after)
+    # The batch paid for before the cap (two of its leads share a title, so one answer).
+    cached = query(settings, "select count(*) as n from $schema.llm_cache")["n"][0]
+    assert 0 < cached <= 40
+
+    resumed = run_job(settings, instance)
+    assert resumed.success
+    assert evaluation_metadata(resumed)["cache_hits"] == 40
+
+
+def test_the_api_key_appears_nowhere_in_the_run_record(
+    server: MockGroq, instance: DagsterInstance, tmp_path: Path
+) -> None:
+    server.queue_faults(["500", "ok", "429_daily"])
+    result = run_job(settings_for(tmp_path), instance)
+    assert not result.success
+    records = instance.all_logs(result.run_id)
+    assert records
+    assert all(SECRET not in str(record) for record in records)
+    run = instance.get_run_by_id(result.run_id)
+    assert SECRET not in str(run.run_config) and SECRET not in str(run.tags)
