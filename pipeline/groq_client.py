@@ -105,20 +105,26 @@ class GroqChat:
     sleep: Callable[[float], None] = time.sleep
 
     def complete(
-        self, system: str, user: str, completion_budget: int, record: CallRecord
+        self, messages: list[dict[str, str]], completion_budget: int, record: CallRecord
     ) -> Completion:
         """The model's answer text; raises DailyCapReached, RequestTooLarge, AccessDenied or
         CallFailed. `record` is filled in whatever happens."""
-        estimate = estimate_tokens(system, user, completion_budget=completion_budget)
+        estimate = estimate_tokens(
+            *(message["content"] for message in messages), completion_budget=completion_budget
+        )
         started = time.monotonic()
         try:
-            return self._attempts(system, user, completion_budget, estimate, record)
+            return self._attempts(messages, completion_budget, estimate, record)
         finally:
             record.latency_s = round(time.monotonic() - started, 4)
             record.usd = self.config.cost_usd(self.model, record.usage)
 
     def _attempts(
-        self, system: str, user: str, completion_budget: int, estimate: int, record: CallRecord
+        self,
+        messages: list[dict[str, str]],
+        completion_budget: int,
+        estimate: int,
+        record: CallRecord,
     ) -> Completion:
         while True:
             record.attempts += 1
@@ -131,10 +137,7 @@ class GroqChat:
             try:
                 raw = self.client.chat.completions.with_raw_response.create(
                     model=self.model,
-                    messages=[
-                        {"role": "system", "content": system},
-                        {"role": "user", "content": user},
-                    ],
+                    messages=messages,  # type: ignore[arg-type]
                     response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
                     reasoning_effort=self.reasoning_effort,  # type: ignore[arg-type]
                     max_completion_tokens=completion_budget,

@@ -168,7 +168,12 @@ class HybridEvaluator:
         )
         try:
             completion = self.chat.complete(
-                persona_prompt(self.persona), message, batch_completion_budget(len(batch)), record
+                [
+                    {"role": "system", "content": persona_prompt(self.persona)},
+                    {"role": "user", "content": message},
+                ],
+                batch_completion_budget(len(batch)),
+                record,
             )
         except RequestTooLarge:
             self._record(record, [], stats)

@@ -58,12 +58,12 @@ class ScoredLead:
 
 
 def leads_in(message: str) -> list[dict[str, object]]:
-    """The companies-and-leads JSON at the end of a user message, flattened to leads with
-    their company's size and has_target."""
+    """The companies-and-leads JSON in a user message (alone, or amid prose), flattened to
+    leads with their company's size and has_target."""
     start = message.find('{"companies"')
     if start < 0:
         raise ValueError("no leads JSON in the user message")
-    document = json.loads(message[start:])
+    document, _ = json.JSONDecoder().raw_decode(message, start)
     return [
         {**lead, "size": company.get("size", ""), "has_target": company.get("has_target", True)}
         for company in document["companies"]
