@@ -17,7 +17,7 @@ from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 from pipeline.calibration import leave_one_company_out
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_config import load_groq_config
-from pipeline.instance import ensure_dagster_home, project_instance
+from pipeline.instance import ensure_dagster_home, project_instance, release_abandoned_runs
 from pipeline.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
 from pipeline.leads import LeadsFileError, company_keys
 from pipeline.metrics import judge, score_ranking
@@ -127,6 +127,8 @@ def _rank(
     settings: Settings, instance: DagsterInstance, companies: list[str], trigger: str
 ) -> ExecuteInProcessResult | None:
     """One run of the rank_leads job over every company; None (errors printed) on failure."""
+    for run_id in release_abandoned_runs(instance):
+        print(f"Released run {run_id}: its process died mid-run", file=sys.stderr)
     sync_company_partitions(instance, companies)
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
     result = job.execute_in_process(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import DagsterInstance
+from dagster import DagsterEventType, DagsterInstance
+from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
 from pipeline.settings import PROJECT_ROOT
 
@@ -31,3 +32,44 @@ def ensure_dagster_home() -> Path:
 def project_instance() -> DagsterInstance:
     ensure_dagster_home()
     return DagsterInstance.get()
+
+
+def release_abandoned_runs(instance: DagsterInstance) -> list[str]:
+    """Marks failed the runs whose process on this machine died mid-run (a killed CLI run) and
+    frees the concurrency slots they, or any finished run, still hold.
+
+    A step of the `groq` pool claims the pool's one slot; a process killed before releasing it
+    would otherwise block every later run. Dagster's daemon frees slots of finished runs, but a
+    CLI run has no daemon and a killed run never finishes. Returns the runs released.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return []
+    released = []
+    for run_id in storage.get_concurrency_run_ids():
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status not in FINISHED_STATUSES:
+            pid = _run_process(instance, run_id)
+            if pid is None or _is_alive(pid):
+                continue
+            instance.report_run_failed(run, f"its process (pid {pid}) is gone")
+        storage.free_concurrency_slots_for_run(run_id)
+        released.append(run_id)
+    return released
+
+
+def _run_process(instance: DagsterInstance, run_id: str) -> int | None:
+    for record in instance.all_logs(run_id, of_type=DagsterEventType.RUN_START):
+        if record.dagster_event is not None and record.dagster_event.pid is not None:
+            return record.dagster_event.pid
+    return None
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from abc import abstractmethod
@@ -135,17 +136,19 @@ class GroqEvaluator(LeadEvaluator):
         return GroqChat(
             client=self._client or self._new_client(),
             model=self.model,
-            limiter=shared_limiter(
-                f"{self.base_url or os.environ.get('GROQ_BASE_URL', '')}|{self.model}",
-                config.limits(self.tier),
-                self.minute_s,
-            ),
+            limiter=shared_limiter(self._account(), config.limits(self.tier), self.minute_s),
             config=config,
             reasoning_effort=self.reasoning_effort,
             max_attempts=self.max_attempts,
             max_wait_s=self.max_wait_s,
             backoff_s=self.backoff_s,
         )
+
+    def _account(self) -> str:
+        """Groq's limits are per organisation and model: one limiter per key (by its hash,
+        never the key itself), server and model."""
+        key = hashlib.sha256(self.api_key.encode("utf-8")).hexdigest()[:12]
+        return f"{key}|{self.base_url or os.environ.get('GROQ_BASE_URL', '')}|{self.model}"
 
     def evaluate(self, leads: pd.DataFrame, persona: Persona, run_id: str) -> Evaluated:
         hybrid = HybridEvaluator(

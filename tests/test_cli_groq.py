@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import duckdb
 import pytest
 
 from pipeline.mock_groq import MockGroq
+from pipeline.settings import PROJECT_ROOT
 from pipeline.warehouse import WAREHOUSE_SCHEMA
 
 pytestmark = [pytest.mark.slow, pytest.mark.groq_server]
@@ -33,7 +35,9 @@ def free_port() -> int:
 
 
 def cli_env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
+    """A Dagster home with the project's dagster.yaml: its "groq" pool has one slot."""
     (tmp_path / "dagster_home").mkdir(exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")
     return {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
