@@ -2,7 +2,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test dev lint
+.PHONY: install run test dev lint postgres
 
 install: $(STAMP)
 
@@ -15,8 +15,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/persona-ranker run
 
-test: $(STAMP)
+test: $(STAMP) postgres
 	$(BIN)/pytest
+
+# The Postgres tests use the server on 127.0.0.1:5432: start the machine's cluster if down.
+postgres:
+	@pg_isready -h 127.0.0.1 -p 5432 -q || { \
+	  pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start; \
+	  for i in $$(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done; }
+	@pg_isready -h 127.0.0.1 -p 5432
 
 dev: $(STAMP)
 	$(BIN)/persona-ranker dev

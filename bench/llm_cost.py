@@ -36,8 +36,8 @@ from pipeline.mock_groq import MockGroq, MockSettings
 from pipeline.persona import Persona, load_persona
 from pipeline.prompts import LeadForModel, batch_message
 from pipeline.ratelimit import RateLimiter, RateLimits
-from pipeline.settings import DATA_DIR, DEFAULT_MODEL, PROJECT_ROOT
-from pipeline.warehouse import WAREHOUSE_SCHEMA
+from pipeline.settings import DATA_DIR, DEFAULT_MODEL, DUCKDB_SCHEMA, PROJECT_ROOT
+from pipeline.stores import Warehouse
 
 SEED_PERSONA = PROJECT_ROOT.parent / "shared" / "reference" / "persona.md"
 SEED_PAUSE_S = 2.0
@@ -147,7 +147,7 @@ def main() -> int:
         MockGroq(persona, MockSettings(limits, minute_s=args.minute_seconds)) as server,
         tempfile.TemporaryDirectory(prefix="llm-cost-") as scratch,
     ):
-        store = LlmStore(str(Path(scratch) / "warehouse.duckdb"), WAREHOUSE_SCHEMA)
+        store = LlmStore(Warehouse(str(Path(scratch) / "warehouse.duckdb"), DUCKDB_SCHEMA))
         for name in ("cold", "warm"):
             chat = chat_for(server, config, limits, args.minute_seconds)
             results[name] = ours(leads, persona, chat, store)

@@ -27,9 +27,9 @@ from pipeline.persona import PersonaError, load_persona
 from pipeline.quality_report import format_quality
 from pipeline.ratelimit import RateLimits
 from pipeline.resources import LeadSource
-from pipeline.settings import EVALUATOR_CHOICES, PROJECT_ROOT, Settings
+from pipeline.settings import ENV_DATABASE_URL, EVALUATOR_CHOICES, PROJECT_ROOT, Settings
+from pipeline.stores import Warehouse, is_postgres_url
 from pipeline.summary import format_summary, format_usage
-from pipeline.warehouse import WAREHOUSE_SCHEMA
 
 TRIGGER_TAG = "persona_ranker/trigger"
 _RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -41,7 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="rank a leads file and write the campaign CSV")
     run.add_argument("--leads", type=Path, help="leads CSV (default data/leads.csv)")
     run.add_argument("--persona", type=Path, help="persona YAML (default data/persona.yaml)")
-    run.add_argument("--warehouse", type=Path, help="DuckDB file (default data/warehouse.duckdb)")
+    run.add_argument(
+        "--warehouse",
+        help="DuckDB file, or a postgresql://user@host:port/db URL (default data/warehouse.duckdb)",
+    )
     run.add_argument("--export", type=Path, help="campaign CSV (default data/exports/campaign.csv)")
     run.add_argument("--top-n", type=int, help="leads per company in the campaign (default 3)")
     run.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
@@ -87,11 +90,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         for field, value in (
             ("leads_path", getattr(args, "leads", None)),
             ("persona_path", args.persona),
-            ("warehouse_path", getattr(args, "warehouse", None)),
             ("export_path", getattr(args, "export", None)),
         )
         if value is not None
     }
+    warehouse = getattr(args, "warehouse", None)
+    if warehouse and is_postgres_url(warehouse):
+        # Through the environment, so a password in it reaches the resources as an EnvVar.
+        os.environ[ENV_DATABASE_URL] = warehouse
+        overrides["database_url"] = warehouse
+    elif warehouse:
+        overrides["warehouse_path"] = Path(warehouse).expanduser().resolve()
+        overrides["database_url"] = None
     if getattr(args, "top_n", None) is not None:
         overrides["top_n"] = args.top_n
     if getattr(args, "labels", None) is not None:
@@ -117,7 +127,7 @@ def run(settings: Settings) -> int:
             result.output_for_node("ranked_leads"),
             result.output_for_node("campaign_export"),
             settings.export_path,
-            f"{settings.warehouse_path} (schema {WAREHOUSE_SCHEMA})",
+            Warehouse(settings.warehouse_location, settings.warehouse_schema).label(),
         )
     )
     return 0
@@ -167,6 +177,8 @@ def evaluate(settings: Settings, k: int, loco: bool, as_json: bool) -> int:
             settings,
             leads_path=labels_as_leads_file(labels, workspace / "labelled_leads.csv"),
             warehouse_path=workspace / "warehouse.duckdb",
+            database_url=None,
+            database_schema=None,
             export_path=workspace / "campaign.csv",
         )
         with DagsterInstance.ephemeral() as instance:

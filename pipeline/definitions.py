@@ -13,15 +13,17 @@ from assets.ranking import (
     ranked_leads,
     ranks_are_contiguous_and_only_for_relevant_leads,
 )
+from pipeline.postgres import PostgresPandasIOManager
 from pipeline.resources import (
     CampaignExporter,
     ExpertLabels,
     LeadSource,
     PersonaSource,
     select_evaluator,
+    warehouse_config,
 )
 from pipeline.settings import Settings
-from pipeline.warehouse import WAREHOUSE_SCHEMA, AtomicDuckDBPandasIOManager
+from pipeline.warehouse import AtomicDuckDBPandasIOManager
 
 RANK_LEADS_JOB = "rank_leads"
 ASSETS = [raw_leads, enriched_leads, lead_evaluations, ranked_leads, campaign_export]
@@ -38,15 +40,27 @@ rank_leads_job = define_asset_job(
 )
 
 
+def warehouse_io_manager(
+    settings: Settings,
+) -> AtomicDuckDBPandasIOManager | PostgresPandasIOManager:
+    """One setting picks the store of every asset: DuckDB by default, PostgreSQL when a
+    database URL is configured."""
+    if settings.database_url:
+        return PostgresPandasIOManager(
+            url=warehouse_config(settings), schema=settings.warehouse_schema
+        )
+    return AtomicDuckDBPandasIOManager(
+        database=str(settings.warehouse_path), schema=settings.warehouse_schema
+    )
+
+
 def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
         jobs=[rank_leads_job],
         resources={
-            "io_manager": AtomicDuckDBPandasIOManager(
-                database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA
-            ),
+            "io_manager": warehouse_io_manager(settings),
             "lead_source": LeadSource(path=str(settings.leads_path)),
             "persona": PersonaSource(path=str(settings.persona_path)),
             "evaluator": select_evaluator(settings),

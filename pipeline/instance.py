@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
 
@@ -21,12 +22,20 @@ def ensure_dagster_home() -> Path:
         return Path(home)
     LOCAL_DAGSTER_HOME.mkdir(exist_ok=True)
     config = LOCAL_DAGSTER_HOME / "dagster.yaml"
-    # The project's instance settings (run queue, the "groq" pool) on default local storage.
-    project_config = (PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8")
-    if not config.exists() or config.read_text(encoding="utf-8") != project_config:
-        config.write_text(project_config, encoding="utf-8")
+    local_config = local_instance_config()
+    if not config.exists() or config.read_text(encoding="utf-8") != local_config:
+        config.write_text(local_config, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(LOCAL_DAGSTER_HOME)
     return LOCAL_DAGSTER_HOME
+
+
+def local_instance_config() -> str:
+    """The project's dagster.yaml (run queue, the "groq" pool, run monitoring) without its
+    PostgreSQL storage: local runs keep Dagster's default storage in `.dagster_home/`."""
+    settings = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8"))
+    settings.pop("storage", None)
+    header = "# Generated from the project's dagster.yaml, minus its storage: do not edit.\n"
+    return header + yaml.safe_dump(settings, sort_keys=False)
 
 
 def project_instance() -> DagsterInstance:

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-import duckdb
 import pandas as pd
 
 from pipeline.groq_client import CallRecord
-from pipeline.warehouse import transaction
+from pipeline.stores import Warehouse
+from pipeline.views import view_statements
 
 CACHE_TABLE = "llm_cache"
 CALLS_TABLE = "llm_calls"
@@ -32,61 +33,63 @@ class CachedScore:
     model: str
 
 
-def _ddl(schema: str) -> list[str]:
-    return [
-        f'create schema if not exists "{schema}"',
-        f"""create table if not exists "{schema}"."{CACHE_TABLE}" (
-            cache_key varchar primary key,
-            lead_id varchar not null,
-            company_key varchar not null,
-            model varchar not null,
-            prompt_version varchar not null,
-            persona_fingerprint varchar not null,
-            relevance_score integer not null,
-            reasoning varchar not null,
-            call_id varchar not null,
-            cached_at timestamp with time zone not null
-        )""",
-        f"""create table if not exists "{schema}"."{CALLS_TABLE}" (
-            call_id varchar primary key,
-            run_id varchar not null,
-            started_at timestamp with time zone not null,
-            model varchar not null,
-            companies varchar not null,
-            leads integer not null,
-            status varchar not null,
-            http_status integer,
-            attempts integer not null,
-            retries integer not null,
-            prompt_tokens integer not null,
-            completion_tokens integer not null,
-            cached_tokens integer not null,
-            reasoning_tokens integer not null,
-            latency_s double not null,
-            usd double not null,
-            error varchar not null
-        )""",
-    ]
+_CACHE_COLUMNS = (
+    "cache_key varchar primary key",
+    "lead_id varchar not null",
+    "company_key varchar not null",
+    "model varchar not null",
+    "prompt_version varchar not null",
+    "persona_fingerprint varchar not null",
+    "relevance_score integer not null",
+    "reasoning varchar not null",
+    "call_id varchar not null",
+    "cached_at timestamp with time zone not null",
+)
+_CALLS_COLUMNS = (
+    "call_id varchar primary key",
+    "run_id varchar not null",
+    "started_at timestamp with time zone not null",
+    "model varchar not null",
+    "companies varchar not null",
+    "leads integer not null",
+    "status varchar not null",
+    "http_status integer",
+    "attempts integer not null",
+    "retries integer not null",
+    "prompt_tokens integer not null",
+    "completion_tokens integer not null",
+    "cached_tokens integer not null",
+    "reasoning_tokens integer not null",
+    "latency_s double precision not null",
+    "usd double precision not null",
+    "error varchar not null",
+)
+# Cache lookups go in chunks: one statement's parameters stay well under PostgreSQL's 65,535.
+_LOOKUP_CHUNK = 1000
 
 
 class LlmStore:
-    """`llm_cache` and `llm_calls` in the DuckDB warehouse, beside the asset tables."""
+    """`llm_cache` and `llm_calls` in the warehouse (DuckDB or PostgreSQL), beside the asset
+    tables. The SQL is the subset both engines share."""
 
-    def __init__(self, database: str, schema: str) -> None:
-        self.database = database
-        self.schema = schema
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+        self._cache = f'"{warehouse.schema}"."{CACHE_TABLE}"'
+        self._calls = f'"{warehouse.schema}"."{CALLS_TABLE}"'
+        self._ready = False
 
     def cached(self, keys: list[str]) -> dict[str, CachedScore]:
-        if not keys:
-            return {}
-        wanted = pd.DataFrame({"cache_key": keys})
-        with self._transaction() as connection:
-            connection.register("wanted", wanted)
-            rows = connection.execute(
-                f"select c.cache_key, c.lead_id, c.company_key, c.relevance_score, c.reasoning, "
-                f'c.model from "{self.schema}"."{CACHE_TABLE}" c join wanted using (cache_key)'
-            ).fetchall()
-        return {row[0]: CachedScore(*row) for row in rows}
+        found: dict[str, CachedScore] = {}
+        with self._transaction() as cursor:
+            for start in range(0, len(keys), _LOOKUP_CHUNK):
+                chunk = keys[start : start + _LOOKUP_CHUNK]
+                cursor.execute(
+                    "select cache_key, lead_id, company_key, relevance_score, reasoning, model "
+                    f"from {self._cache} where cache_key in ({self._marks(len(chunk))})",
+                    chunk,
+                )
+                found.update({row[0]: CachedScore(*row) for row in cursor.fetchall()})
+        return found
 
     def record_call(
         self,
@@ -98,10 +101,9 @@ class LlmStore:
     ) -> None:
         """The call and the answers it paid for, together or not at all."""
         now = datetime.now(UTC)
-        with self._transaction() as connection:
-            connection.execute(
-                f'insert into "{self.schema}"."{CALLS_TABLE}" values '
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"insert into {self._calls} values ({self._marks(len(_CALLS_COLUMNS))})",
                 [
                     record.call_id,
                     run_id,
@@ -123,9 +125,10 @@ class LlmStore:
                 ],
             )
             if answers:
-                connection.executemany(
-                    f'insert or replace into "{self.schema}"."{CACHE_TABLE}" values '
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                # Two leads with the same title at one company share a key and an answer.
+                cursor.executemany(
+                    f"insert into {self._cache} values ({self._marks(len(_CACHE_COLUMNS))}) "
+                    "on conflict (cache_key) do nothing",
                     [
                         [
                             answer.cache_key,
@@ -145,16 +148,28 @@ class LlmStore:
 
     def calls(self, run_id: str | None = None) -> pd.DataFrame:
         """The call log, of one run or of all."""
-        where, parameters = ("where run_id = ?", [run_id]) if run_id else ("", [])
-        with self._transaction() as connection:
-            return connection.execute(
-                f'select * from "{self.schema}"."{CALLS_TABLE}" {where} order by started_at',
-                parameters,
-            ).df()
+        where, parameters = (
+            (f"where run_id = {self.warehouse.placeholder}", [run_id]) if run_id else ("", [])
+        )
+        with self._transaction() as cursor:
+            cursor.execute(f"select * from {self._calls} {where} order by started_at", parameters)
+            names = [column[0] for column in cursor.description]
+            return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+
+    def _marks(self, count: int) -> str:
+        return ", ".join([self.warehouse.placeholder] * count)
 
     @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with transaction(self.database) as connection:
-            for statement in _ddl(self.schema):
-                connection.execute(statement)
-            yield connection
+    def _transaction(self) -> Iterator[Any]:
+        with self.warehouse.transaction() as cursor:
+            if not self._ready:
+                self._create_tables(cursor)
+            yield cursor
+        self._ready = True
+
+    def _create_tables(self, cursor: Any) -> None:
+        cursor.execute(f'create schema if not exists "{self.warehouse.schema}"')
+        for table, columns in ((self._cache, _CACHE_COLUMNS), (self._calls, _CALLS_COLUMNS)):
+            cursor.execute(f"create table if not exists {table} ({', '.join(columns)})")
+        for statement in view_statements(self.warehouse.schema, CALLS_TABLE):
+            cursor.execute(statement)

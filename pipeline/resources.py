@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import groq
 import pandas as pd
@@ -24,8 +25,8 @@ from pipeline.llm_evaluation import EVALUATOR_MODEL, EVALUATOR_RULES, HybridEval
 from pipeline.llm_store import LlmStore
 from pipeline.persona import Persona, load_persona
 from pipeline.ratelimit import shared_limiter
-from pipeline.settings import DEFAULT_MODEL, GROQ_KEY_VARIABLE, Settings
-from pipeline.warehouse import WAREHOUSE_SCHEMA
+from pipeline.settings import DEFAULT_MODEL, ENV_DATABASE_URL, GROQ_KEY_VARIABLE, Settings
+from pipeline.stores import Warehouse
 
 _LOG = get_dagster_logger("persona_ranker")
 
@@ -99,7 +100,10 @@ class GroqEvaluator(LeadEvaluator):
     model: str = Field(default=DEFAULT_MODEL, description="Groq model id.")
     tier: str = Field(default="free", description="Rate-limit tier in the Groq config file.")
     config_path: str = Field(description="YAML file with prices per model and limits per tier.")
-    warehouse: str = Field(description="DuckDB file holding llm_cache and llm_calls.")
+    warehouse: str = Field(
+        description="DuckDB file or PostgreSQL URL (an EnvVar) holding llm_cache and llm_calls."
+    )
+    warehouse_schema: str = Field(description="Schema of llm_cache and llm_calls.")
     batch_size: int = Field(default=40, ge=1, description="Most leads in one call.")
     timeout_s: float = Field(default=60.0, gt=0, description="SDK timeout per request.")
     max_attempts: int = Field(default=4, ge=1, description="Attempts per call (429/498/5xx).")
@@ -154,13 +158,29 @@ class GroqEvaluator(LeadEvaluator):
         hybrid = HybridEvaluator(
             persona=persona,
             chat=self.chat(),
-            store=LlmStore(self.warehouse, WAREHOUSE_SCHEMA),
+            store=LlmStore(Warehouse(self.warehouse, self.warehouse_schema)),
             run_id=run_id,
             batch_size=self.batch_size,
             log=_LOG.info,
         )
         evaluations, stats = hybrid.evaluate(leads, datetime.now(UTC))
         return Evaluated(evaluations, stats.as_metadata(len(leads)))
+
+
+def warehouse_config(settings: Settings, environ: Mapping[str, str] = os.environ) -> str:
+    """The warehouse location as resource config: a PostgreSQL URL with a password is passed
+    as `EnvVar`, so the UI and the run config show the variable's name, never the secret."""
+    url = settings.database_url
+    if not url:
+        return str(settings.warehouse_path)
+    if urlsplit(url).password is None:
+        return url
+    if environ.get(ENV_DATABASE_URL) != url:
+        raise ValueError(
+            f"a database password must come from {ENV_DATABASE_URL} or PGPASSWORD, "
+            "not from a flag or a file"
+        )
+    return EnvVar(ENV_DATABASE_URL)  # type: ignore[return-value]
 
 
 def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ) -> LeadEvaluator:
@@ -182,7 +202,8 @@ def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ
         model=settings.groq_model,
         tier=settings.groq_tier,
         config_path=str(settings.groq_config_path),
-        warehouse=str(settings.warehouse_path),
+        warehouse=warehouse_config(settings),
+        warehouse_schema=settings.warehouse_schema,
         batch_size=settings.groq_batch_size,
     )
 

@@ -13,6 +13,9 @@ DATA_DIR = PROJECT_ROOT / "data"
 ENV_LEADS = "PERSONA_RANKER_LEADS"
 ENV_PERSONA = "PERSONA_RANKER_PERSONA"
 ENV_WAREHOUSE = "PERSONA_RANKER_WAREHOUSE"
+# A PostgreSQL URL: every table goes there instead of the DuckDB file.
+ENV_DATABASE_URL = "PERSONA_RANKER_DATABASE_URL"
+ENV_DATABASE_SCHEMA = "PERSONA_RANKER_DATABASE_SCHEMA"
 ENV_EXPORT = "PERSONA_RANKER_EXPORT"
 ENV_TOP_N = "PERSONA_RANKER_TOP_N"
 ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
@@ -25,6 +28,11 @@ ENV_GROQ_CONFIG = "PERSONA_RANKER_GROQ_CONFIG"
 GROQ_KEY_VARIABLE = "GROQ_API_KEY"
 
 EVALUATOR_CHOICES = ("auto", "rules", "groq")
+# DuckDB confuses a schema with the database when both share a name ('warehouse.duckdb'
+# opens as catalog 'warehouse'), so its tables live in a schema of another name.
+DUCKDB_SCHEMA = "persona_ranker"
+# Where analysts look first: `select ... from ranked_leads` works without a search_path.
+POSTGRES_SCHEMA = "public"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
 
 
@@ -33,6 +41,10 @@ class Settings:
     leads_path: Path = DATA_DIR / "leads.csv"
     persona_path: Path = DATA_DIR / "persona.yaml"
     warehouse_path: Path = DATA_DIR / "warehouse.duckdb"
+    # postgresql://user@host:port/db; when set, it replaces the DuckDB file.
+    database_url: str | None = None
+    # Schema of the tables: persona_ranker in DuckDB, public in PostgreSQL by default.
+    database_schema: str | None = None
     export_path: Path = DATA_DIR / "exports" / "campaign.csv"
     # Expert rankings the quality check and `persona-ranker eval` score against.
     labels_path: Path = DATA_DIR / "eval_dev.csv"
@@ -54,6 +66,16 @@ class Settings:
                 f"unknown evaluator '{self.evaluator}' (choose from {', '.join(EVALUATOR_CHOICES)})"
             )
 
+    @property
+    def warehouse_location(self) -> str:
+        return self.database_url or str(self.warehouse_path)
+
+    @property
+    def warehouse_schema(self) -> str:
+        if self.database_schema:
+            return self.database_schema
+        return POSTGRES_SCHEMA if self.database_url else DUCKDB_SCHEMA
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         settings = cls()
@@ -74,7 +96,12 @@ class Settings:
                     overrides[field] = int(environ[variable])
                 except ValueError as error:
                     raise ValueError(f"{variable} must be a whole number") from error
-        for variable, field in ((ENV_GROQ_MODEL, "groq_model"), (ENV_GROQ_TIER, "groq_tier")):
+        for variable, field in (
+            (ENV_GROQ_MODEL, "groq_model"),
+            (ENV_GROQ_TIER, "groq_tier"),
+            (ENV_DATABASE_URL, "database_url"),
+            (ENV_DATABASE_SCHEMA, "database_schema"),
+        ):
             if environ.get(variable):
                 overrides[field] = environ[variable]
         if environ.get(ENV_EVALUATOR):

@@ -16,9 +16,9 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
-# DuckDB confuses a schema with the database when both share a name ('warehouse.duckdb'
-# opens as catalog 'warehouse'), so the tables live in a schema of another name.
-WAREHOUSE_SCHEMA = "persona_ranker"
+from pipeline.transactions import committing
+from pipeline.views import view_statements
+
 _LOCK_RETRIES = 12
 
 
@@ -59,16 +59,9 @@ def transaction(
     """A connection to the warehouse file inside one transaction: committed when the block
     ends, rolled back if it raises."""
     Path(database).parent.mkdir(parents=True, exist_ok=True)
-    connection = _connect_when_unlocked(database, config or {})
-    try:
+    with committing(_connect_when_unlocked(database, config or {})) as connection:
         connection.begin()
         yield connection
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    finally:
-        connection.close()
 
 
 def _connect_when_unlocked(database: str, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
@@ -103,6 +96,7 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
         }
         if obj.empty or not existing:
             super().handle_output(context, table_slice, obj, connection)
+            create_views(connection, table_slice)
             return
         # `obj` is read by DuckDB's replacement scan of this frame's local variables.
         for name, kind, *_ in connection.execute("describe select * from obj").fetchall():
@@ -115,6 +109,13 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
             else TableMetadataSet(row_count=len(obj), storage_kind="duckdb")
         )
         context.add_output_metadata(dict(counts))
+        create_views(connection, table_slice)
+
+
+def create_views(connection: Any, table_slice: TableSlice) -> None:
+    """The analysts' views over a table, in the transaction that wrote it."""
+    for statement in view_statements(table_slice.schema, table_slice.table):
+        connection.execute(statement)
 
 
 class AtomicDuckDBPandasIOManager(DuckDBPandasIOManager):

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import csv
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dagster import DagsterInstance
+from support import POSTGRES_URL
 
 from pipeline.mock_groq import MockGroq, MockSettings
 from pipeline.persona import Persona, load_persona
+from pipeline.postgres import pg_transaction
 from pipeline.ratelimit import RateLimits
 from pipeline.settings import DATA_DIR
 
@@ -74,3 +77,12 @@ def groq_server(persona: Persona) -> Iterator[Callable[..., MockGroq]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh schema name in the test database, dropped with its tables afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    with pg_transaction(POSTGRES_URL) as cursor:
+        cursor.execute(f'drop schema if exists "{name}" cascade')

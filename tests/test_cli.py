@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.warehouse import WAREHOUSE_SCHEMA
+from pipeline.settings import DUCKDB_SCHEMA
 
 CLI = str(Path(sys.executable).with_name("persona-ranker"))
 
@@ -56,10 +56,10 @@ def test_cli_ranks_a_file_without_domains_into_a_fresh_warehouse(
         companies = {
             row[0]
             for row in connection.execute(
-                f"select distinct company_key from {WAREHOUSE_SCHEMA}.ranked_leads"
+                f"select distinct company_key from {DUCKDB_SCHEMA}.ranked_leads"
             ).fetchall()
         }
-        ranked = connection.sql(f"select * from {WAREHOUSE_SCHEMA}.ranked_leads").df()
+        ranked = connection.sql(f"select * from {DUCKDB_SCHEMA}.ranked_leads").df()
     assert companies == {"Acme Robotics", "Globex, Inc.", "Initech"}
     chosen = set(ranked.loc[ranked["company_rank"].notna(), "lead_job_title"])
     assert chosen == {"Co-Founder & CEO", "Head of Sales", "VP Sales Development"}

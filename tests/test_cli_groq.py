@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipeline.instance import local_instance_config
 from pipeline.mock_groq import MockGroq
-from pipeline.settings import PROJECT_ROOT
-from pipeline.warehouse import WAREHOUSE_SCHEMA
+from pipeline.settings import DUCKDB_SCHEMA
 
 pytestmark = [pytest.mark.slow, pytest.mark.groq_server]
 
@@ -35,9 +34,9 @@ def free_port() -> int:
 
 
 def cli_env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
-    """A Dagster home with the project's dagster.yaml: its "groq" pool has one slot."""
+    """A Dagster home configured as the local one: the "groq" pool has one slot."""
     (tmp_path / "dagster_home").mkdir(exist_ok=True)
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster_home" / "dagster.yaml")
+    (tmp_path / "dagster_home" / "dagster.yaml").write_text(local_instance_config())
     return {
         **os.environ,
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
@@ -116,9 +115,7 @@ def test_a_run_killed_half_way_does_not_pay_again_for_finished_batches(
 
     warehouse = str(tmp_path / "w.duckdb")
     with duckdb.connect(warehouse, read_only=True) as connection:
-        paid = connection.execute(f"select count(*) from {WAREHOUSE_SCHEMA}.llm_calls").fetchone()[
-            0
-        ]
+        paid = connection.execute(f"select count(*) from {DUCKDB_SCHEMA}.llm_calls").fetchone()[0]
         assert paid == 2, "each finished call was logged before the kill"
 
     resumed = subprocess.run(
@@ -130,6 +127,6 @@ def test_a_run_killed_half_way_does_not_pay_again_for_finished_batches(
     assert len(server.served()) == 2 + resumed_calls
     with duckdb.connect(warehouse, read_only=True) as connection:
         rows, leads = connection.execute(
-            f"select count(*), count(distinct lead_id) from {WAREHOUSE_SCHEMA}.lead_evaluations"
+            f"select count(*), count(distinct lead_id) from {DUCKDB_SCHEMA}.lead_evaluations"
         ).fetchone()
     assert rows == leads == 200

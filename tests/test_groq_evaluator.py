@@ -21,8 +21,8 @@ from pipeline.llm_store import LlmStore
 from pipeline.mock_groq import MockGroq
 from pipeline.persona import Persona
 from pipeline.ratelimit import RateLimiter, RateLimits
-from pipeline.settings import DATA_DIR
-from pipeline.warehouse import WAREHOUSE_SCHEMA
+from pipeline.settings import DATA_DIR, DUCKDB_SCHEMA
+from pipeline.stores import Warehouse
 
 pytestmark = pytest.mark.groq_server
 
@@ -50,7 +50,7 @@ class Harness:
 
     def __init__(self, server: MockGroq, warehouse: Path, persona: Persona, config: GroqConfig):
         self.server = server
-        self.store = LlmStore(str(warehouse), WAREHOUSE_SCHEMA)
+        self.store = LlmStore(Warehouse(str(warehouse), DUCKDB_SCHEMA))
         self.persona = persona
         self.config = config
 

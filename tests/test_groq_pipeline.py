@@ -17,8 +17,7 @@ from pipeline.leads import company_keys
 from pipeline.mock_groq import MockGroq
 from pipeline.partitions import full_range_tags, sync_company_partitions
 from pipeline.resources import GroqEvaluator, LeadSource
-from pipeline.settings import Settings
-from pipeline.warehouse import WAREHOUSE_SCHEMA
+from pipeline.settings import DUCKDB_SCHEMA, Settings
 
 pytestmark = pytest.mark.groq_server
 
@@ -64,7 +63,7 @@ def evaluation_metadata(result: ExecuteInProcessResult) -> dict[str, object]:
 
 def query(settings: Settings, sql: str) -> pd.DataFrame:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        return connection.sql(sql.replace("$schema", WAREHOUSE_SCHEMA)).df()
+        return connection.sql(sql.replace("$schema", DUCKDB_SCHEMA)).df()
 
 
 def test_the_llm_asset_is_in_the_groq_pool() -> None:

@@ -18,8 +18,7 @@ from pipeline.partitions import (
     sync_company_partitions,
 )
 from pipeline.resources import LeadSource
-from pipeline.settings import DATA_DIR, Settings
-from pipeline.warehouse import WAREHOUSE_SCHEMA
+from pipeline.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
 
 QUALITY_CHECK = "ranking_matches_expert_labels"
 TABLES = ("raw_leads", "enriched_leads", "lead_evaluations", "ranked_leads", "campaign_export")
@@ -58,7 +57,7 @@ def rank_everything(settings: Settings, instance: DagsterInstance) -> dict[str, 
 
 def table(settings: Settings, name: str) -> pd.DataFrame:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
-        return connection.sql(f"select * from {WAREHOUSE_SCHEMA}.{name}").df()
+        return connection.sql(f"select * from {DUCKDB_SCHEMA}.{name}").df()
 
 
 def test_definitions_load() -> None:

@@ -6,7 +6,8 @@ import duckdb
 import pandas as pd
 from dagster import DagsterInstance, DynamicPartitionsDefinition, asset, materialize
 
-from pipeline.warehouse import WAREHOUSE_SCHEMA, AtomicDuckDBPandasIOManager
+from pipeline.settings import DUCKDB_SCHEMA
+from pipeline.warehouse import AtomicDuckDBPandasIOManager
 
 PARTITIONS = DynamicPartitionsDefinition(name="test_companies")
 ROWS: dict[str, pd.DataFrame] = {}
@@ -24,9 +25,7 @@ def write(database: Path, instance: DagsterInstance, frame: pd.DataFrame, key: s
         partition_key=key,
         instance=instance,
         resources={
-            "io_manager": AtomicDuckDBPandasIOManager(
-                database=str(database), schema=WAREHOUSE_SCHEMA
-            )
+            "io_manager": AtomicDuckDBPandasIOManager(database=str(database), schema=DUCKDB_SCHEMA)
         },
         raise_on_error=False,
     )
@@ -36,7 +35,7 @@ def write(database: Path, instance: DagsterInstance, frame: pd.DataFrame, key: s
 def stored(database: Path) -> list[tuple[str, int]]:
     with duckdb.connect(str(database), read_only=True) as connection:
         return connection.execute(
-            f"select company_key, score from {WAREHOUSE_SCHEMA}.scores order by all"
+            f"select company_key, score from {DUCKDB_SCHEMA}.scores order by all"
         ).fetchall()
 
 

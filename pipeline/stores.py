@@ -1,0 +1,49 @@
+"""Where the tables live: a DuckDB file (the embedded default) or a PostgreSQL database."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.postgres import pg_transaction, psycopg2_dsn, redact
+from pipeline.warehouse import transaction as duckdb_transaction
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.startswith(POSTGRES_SCHEMES)
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """One warehouse: `location` is a DuckDB file path or a PostgreSQL URL."""
+
+    location: str
+    schema: str
+
+    def __post_init__(self) -> None:
+        if self.is_postgres:
+            psycopg2_dsn(self.location)  # fails early on a malformed URL
+
+    @property
+    def is_postgres(self) -> bool:
+        return is_postgres_url(self.location)
+
+    @property
+    def placeholder(self) -> str:
+        """The parameter marker of the driver: psycopg2 `%s`, DuckDB `?`."""
+        return "%s" if self.is_postgres else "?"
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A cursor-like object (execute, executemany, fetchall, description) in one
+        transaction."""
+        if self.is_postgres:
+            return pg_transaction(self.location)
+        return duckdb_transaction(self.location)
+
+    def label(self) -> str:
+        """For messages: the file, or the URL without its password, and the schema."""
+        where = redact(self.location) if self.is_postgres else self.location
+        return f"{where} (schema {self.schema})"

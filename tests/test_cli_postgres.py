@@ -1,0 +1,146 @@
+"""Production set-up end to end: Dagster's instance on PostgreSQL from the project's
+dagster.yaml, and `persona-ranker run` writing every table to PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import duckdb
+import psycopg2
+import pytest
+from support import POSTGRES_URL
+
+from pipeline.postgres import pg_transaction, psycopg2_dsn
+from pipeline.settings import DUCKDB_SCHEMA, PROJECT_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+BIN = Path(sys.executable).parent
+TOP_THREE = (
+    "select account_name, company_rank, lead_job_title from {table} "
+    "where company_rank <= 3 order by 1, 2"
+)
+
+
+@pytest.fixture
+def instance_database() -> Iterator[str]:
+    """A database of its own for Dagster's run, event-log and schedule storage."""
+    name = f"dagster_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(psycopg2_dsn(POSTGRES_URL))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'create database "{name}"')
+    yield name
+    with admin.cursor() as cursor:
+        cursor.execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+@pytest.fixture
+def production_env(tmp_path: Path, instance_database: str, pg_schema: str) -> dict[str, str]:
+    """DAGSTER_HOME holding the project's dagster.yaml and the variables it reads."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    server = urlsplit(POSTGRES_URL)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GROQ_", "PERSONA_RANKER_"))
+    }
+    return {
+        **env,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_HOST": server.hostname or "127.0.0.1",
+        "DAGSTER_PG_PORT": str(server.port or 5432),
+        "DAGSTER_PG_DB": instance_database,
+        "DAGSTER_PG_USER": server.username or "postgres",
+        "DAGSTER_PG_PASSWORD": server.password or "",
+        "PERSONA_RANKER_DATABASE_URL": POSTGRES_URL,
+        "PERSONA_RANKER_DATABASE_SCHEMA": pg_schema,
+    }
+
+
+def test_dagster_instance_info_reports_postgres_storage(production_env: dict[str, str]) -> None:
+    info = subprocess.run(
+        [str(BIN / "dagster"), "instance", "info"],
+        capture_output=True,
+        text=True,
+        env=production_env,
+        timeout=120,
+        check=False,
+    )
+    assert info.returncode == 0, info.stderr
+    for storage in ("PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"):
+        assert storage in info.stdout
+
+
+def test_a_run_ranks_into_postgres_as_duckdb_does_and_is_recorded_there(
+    tmp_path: Path, production_env: dict[str, str], pg_schema: str, instance_database: str
+) -> None:
+    export = ["--export", str(tmp_path / "campaign.csv")]
+    done = subprocess.run(
+        [str(BIN / "persona-ranker"), "run", *export],
+        capture_output=True,
+        text=True,
+        env=production_env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"(schema {pg_schema})" in done.stdout
+
+    with pg_transaction(POSTGRES_URL) as cursor:
+        cursor.execute(TOP_THREE.format(table=f'"{pg_schema}".ranked_leads'))
+        in_postgres = cursor.fetchall()
+    local_env = {**production_env, "DAGSTER_HOME": str(tmp_path / "local_home")}
+    (tmp_path / "local_home").mkdir()
+    del local_env["PERSONA_RANKER_DATABASE_URL"], local_env["PERSONA_RANKER_DATABASE_SCHEMA"]
+    warehouse = tmp_path / "w.duckdb"
+    local = subprocess.run(
+        [str(BIN / "persona-ranker"), "run", "--warehouse", str(warehouse), *export],
+        capture_output=True,
+        text=True,
+        env=local_env,
+        timeout=300,
+        check=False,
+    )
+    assert local.returncode == 0, local.stderr
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        in_duckdb = connection.execute(
+            TOP_THREE.format(table=f"{DUCKDB_SCHEMA}.ranked_leads")
+        ).fetchall()
+    assert len(in_postgres) == 33
+    assert sorted(in_postgres) == sorted(in_duckdb)
+
+    instance_url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{instance_database}"
+    with pg_transaction(instance_url) as cursor:
+        cursor.execute("select pipeline_name, status from runs")
+        assert cursor.fetchall() == [("rank_leads", "SUCCESS")]
+
+
+def test_the_driver_scheme_is_what_makes_sqlalchemy_2_1_work(
+    production_env: dict[str, str],
+) -> None:
+    """SQLAlchemy 2.1 reads a bare `postgresql` scheme as psycopg 3, which is not installed:
+    the project's dagster.yaml says `postgresql+psycopg2`, and without it the instance fails."""
+    config = Path(production_env["DAGSTER_HOME"]) / "dagster.yaml"
+    assert "scheme: postgresql+psycopg2" in config.read_text()
+    config.write_text(config.read_text().replace("postgresql+psycopg2", "postgresql"))
+    info = subprocess.run(
+        [str(BIN / "dagster"), "instance", "info"],
+        capture_output=True,
+        text=True,
+        env=production_env,
+        timeout=120,
+        check=False,
+    )
+    assert info.returncode != 0
+    assert "psycopg" in info.stderr

@@ -1,0 +1,73 @@
+"""The README's "Querying the results" SQL runs unchanged on DuckDB and on PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+from support import POSTGRES_URL
+
+from pipeline.definitions import RANK_LEADS_JOB, build_definitions
+from pipeline.leads import company_keys
+from pipeline.llm_store import LlmStore
+from pipeline.partitions import full_range_tags, sync_company_partitions
+from pipeline.postgres import pg_transaction
+from pipeline.resources import LeadSource
+from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.stores import Warehouse
+
+
+def readme_queries() -> list[str]:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Querying the results", 1)[1]
+    block = re.search(r"```sql\n(.*?)```", section, re.DOTALL)
+    assert block, "no SQL block in the README's Querying the results section"
+    return [query.strip() for query in block.group(1).split(";") if query.strip()]
+
+
+def rank_into(settings: Settings) -> None:
+    """A full run, and the LLM tables (empty: the rules evaluator calls no model)."""
+    with DagsterInstance.ephemeral() as instance:
+        sync_company_partitions(
+            instance, company_keys(LeadSource(path=str(settings.leads_path)).read())
+        )
+        job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+        assert job.execute_in_process(instance=instance, tags=full_range_tags(instance)).success
+    LlmStore(Warehouse(settings.warehouse_location, settings.warehouse_schema)).calls()
+
+
+def test_there_are_three_example_queries() -> None:
+    assert len(readme_queries()) == 3
+
+
+def test_the_readme_queries_run_on_duckdb(tmp_path: Path) -> None:
+    settings = Settings(
+        warehouse_path=tmp_path / "w.duckdb", export_path=tmp_path / "c.csv", evaluator="rules"
+    )
+    rank_into(settings)
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        connection.execute(f"set search_path = '{settings.warehouse_schema}'")
+        top, bands, _cost = (connection.execute(q).fetchall() for q in readme_queries())
+    assert len(top) == 33 and len(bands) == 4
+
+
+@pytest.mark.postgres
+def test_the_readme_queries_run_on_postgres(tmp_path: Path, pg_schema: str) -> None:
+    settings = Settings(
+        database_url=POSTGRES_URL,
+        database_schema=pg_schema,
+        export_path=tmp_path / "c.csv",
+        evaluator="rules",
+    )
+    rank_into(settings)
+    results = []
+    with pg_transaction(POSTGRES_URL) as cursor:
+        cursor.execute(f'set search_path to "{pg_schema}"')
+        for query in readme_queries():
+            cursor.execute(query)
+            results.append(cursor.fetchall())
+    top, bands, _cost = results
+    assert len(top) == 33 and len(bands) == 4
