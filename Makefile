@@ -2,7 +2,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test dev lint postgres
+.PHONY: install run test dev lint postgres chromium screenshots
 
 install: $(STAMP)
 
@@ -15,8 +15,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/persona-ranker run
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres chromium
 	$(BIN)/pytest
+
+# The UI screenshot test drives Debian's Chromium headless.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+screenshots: $(STAMP) chromium
+	$(BIN)/python bench/ui_screenshots.py --out screenshots
 
 # The Postgres tests use the server on 127.0.0.1:5432: start the machine's cluster if down.
 postgres:

@@ -5,6 +5,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetIn,
     BackfillPolicy,
     MetadataValue,
     Output,
@@ -13,7 +14,7 @@ from dagster import (
 )
 
 from assets.metadata import counts_by, markdown_table
-from pipeline.quality import campaign_problems, rank_problems
+from pipeline.quality import campaign_problems, evaluation_coverage_problems, rank_problems
 from pipeline.ranking import build_ranked_leads, campaign_rows
 from pipeline.resources import CampaignExporter
 
@@ -100,6 +101,15 @@ def ranks_are_contiguous_and_only_for_relevant_leads(
     """Ranks are 1..n per company over relevant leads, NULL for the rest; scores within 0-100.
     Blocking: a broken ranking never reaches the campaign file."""
     return _result(rank_problems(ranked_leads))
+
+
+@asset_check(asset=ranked_leads, additional_ins={"enriched_leads": AssetIn("enriched_leads")})
+def every_lead_has_exactly_one_evaluation(
+    ranked_leads: pd.DataFrame, enriched_leads: pd.DataFrame
+) -> AssetCheckResult:
+    """Each current (enriched) lead is in the ranked table exactly once, scored by an
+    evaluator: no lead lost, none counted twice."""
+    return _result(evaluation_coverage_problems(enriched_leads, ranked_leads))
 
 
 @asset_check(asset=campaign_export)

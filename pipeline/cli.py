@@ -27,11 +27,11 @@ from pipeline.persona import PersonaError, load_persona
 from pipeline.quality_report import format_quality
 from pipeline.ratelimit import RateLimits
 from pipeline.resources import LeadSource
+from pipeline.run_history import TRIGGER_TAG, record_run
 from pipeline.settings import ENV_DATABASE_URL, EVALUATOR_CHOICES, PROJECT_ROOT, Settings
 from pipeline.stores import Warehouse, is_postgres_url
 from pipeline.summary import format_summary, format_usage
 
-TRIGGER_TAG = "persona_ranker/trigger"
 _RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
@@ -146,6 +146,9 @@ def _rank(
         run_config=_RUN_CONFIG,
         tags={**full_range_tags(instance), TRIGGER_TAG: trigger},
         raise_on_error=False,
+    )
+    record_run(
+        instance, result.run_id, Warehouse(settings.warehouse_location, settings.warehouse_schema)
     )
     if result.success:
         return result

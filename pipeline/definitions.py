@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job
 
+from assets.automation import (
+    build_inbox_sensor,
+    build_nightly_schedule,
+    build_run_stats_sensors,
+)
 from assets.evaluation import lead_evaluations
 from assets.ingest import enriched_leads, raw_leads
 from assets.quality import ranking_matches_expert_labels
 from assets.ranking import (
     campaign_export,
     campaign_has_at_most_top_n_per_company,
+    every_lead_has_exactly_one_evaluation,
     ranked_leads,
     ranks_are_contiguous_and_only_for_relevant_leads,
 )
@@ -29,6 +35,7 @@ RANK_LEADS_JOB = "rank_leads"
 ASSETS = [raw_leads, enriched_leads, lead_evaluations, ranked_leads, campaign_export]
 ASSET_CHECKS = [
     ranks_are_contiguous_and_only_for_relevant_leads,
+    every_lead_has_exactly_one_evaluation,
     campaign_has_at_most_top_n_per_company,
     ranking_matches_expert_labels,
 ]
@@ -59,6 +66,11 @@ def build_definitions(settings: Settings) -> Definitions:
         assets=ASSETS,
         asset_checks=ASSET_CHECKS,
         jobs=[rank_leads_job],
+        schedules=[build_nightly_schedule(settings, rank_leads_job)],
+        sensors=[
+            build_inbox_sensor(settings, rank_leads_job),
+            *build_run_stats_sensors(settings, rank_leads_job),
+        ],
         resources={
             "io_manager": warehouse_io_manager(settings),
             "lead_source": LeadSource(path=str(settings.leads_path)),

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.groq_client import CallRecord
-from pipeline.stores import Warehouse
+from pipeline.stores import Warehouse, create_tables
 from pipeline.views import view_statements
 
 CACHE_TABLE = "llm_cache"
@@ -168,8 +168,10 @@ class LlmStore:
         self._ready = True
 
     def _create_tables(self, cursor: Any) -> None:
-        cursor.execute(f'create schema if not exists "{self.warehouse.schema}"')
-        for table, columns in ((self._cache, _CACHE_COLUMNS), (self._calls, _CALLS_COLUMNS)):
-            cursor.execute(f"create table if not exists {table} ({', '.join(columns)})")
+        create_tables(
+            cursor,
+            self.warehouse.schema,
+            {CACHE_TABLE: _CACHE_COLUMNS, CALLS_TABLE: _CALLS_COLUMNS},
+        )
         for statement in view_statements(self.warehouse.schema, CALLS_TABLE):
             cursor.execute(statement)

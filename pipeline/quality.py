@@ -28,3 +28,19 @@ def campaign_problems(campaign: pd.DataFrame, top_n: int) -> list[str]:
         f"{company}: {count} campaign rows, more than {top_n}"
         for company, count in sizes[sizes > top_n].items()
     ]
+
+
+def evaluation_coverage_problems(enriched: pd.DataFrame, ranked: pd.DataFrame) -> list[str]:
+    """Every current lead appears exactly once in the ranked table, with an evaluation."""
+    problems = []
+    counts = ranked["lead_id"].value_counts()
+    repeated = counts[counts > 1]
+    if not repeated.empty:
+        problems.append(f"{len(repeated)} lead(s) appear more than once, e.g. {repeated.index[0]}")
+    missing = set(enriched["lead_id"]) - set(ranked["lead_id"])
+    if missing:
+        problems.append(f"{len(missing)} current lead(s) have no evaluation")
+    unjudged = ranked[ranked["evaluator"].isna() | ranked["relevance_score"].isna()]
+    if not unjudged.empty:
+        problems.append(f"{len(unjudged)} lead(s) lack a score or an evaluator")
+    return problems

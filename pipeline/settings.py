@@ -16,6 +16,9 @@ ENV_WAREHOUSE = "PERSONA_RANKER_WAREHOUSE"
 # A PostgreSQL URL: every table goes there instead of the DuckDB file.
 ENV_DATABASE_URL = "PERSONA_RANKER_DATABASE_URL"
 ENV_DATABASE_SCHEMA = "PERSONA_RANKER_DATABASE_SCHEMA"
+ENV_INBOX = "PERSONA_RANKER_INBOX"
+ENV_SCHEDULE_CRON = "PERSONA_RANKER_SCHEDULE_CRON"
+ENV_SCHEDULE_TIMEZONE = "PERSONA_RANKER_SCHEDULE_TIMEZONE"
 ENV_EXPORT = "PERSONA_RANKER_EXPORT"
 ENV_TOP_N = "PERSONA_RANKER_TOP_N"
 ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
@@ -50,6 +53,11 @@ class Settings:
     labels_path: Path = DATA_DIR / "eval_dev.csv"
     # Prices per model and rate limits per tier of the Groq account.
     groq_config_path: Path = DATA_DIR / "groq.yaml"
+    # New lead files dropped here are merged into the lead base by the inbox sensor.
+    inbox_path: Path = DATA_DIR / "inbox"
+    # The nightly re-ranking: cron expression and the timezone it is read in.
+    schedule_cron: str = "0 2 * * *"
+    schedule_timezone: str = "UTC"
     top_n: int = 3
     evaluator: str = "auto"
     groq_model: str = DEFAULT_MODEL
@@ -87,6 +95,7 @@ class Settings:
             (ENV_EXPORT, "export_path"),
             (ENV_LABELS, "labels_path"),
             (ENV_GROQ_CONFIG, "groq_config_path"),
+            (ENV_INBOX, "inbox_path"),
         ):
             if environ.get(variable):
                 overrides[field] = Path(environ[variable]).expanduser().resolve()
@@ -101,6 +110,8 @@ class Settings:
             (ENV_GROQ_TIER, "groq_tier"),
             (ENV_DATABASE_URL, "database_url"),
             (ENV_DATABASE_SCHEMA, "database_schema"),
+            (ENV_SCHEDULE_CRON, "schedule_cron"),
+            (ENV_SCHEDULE_TIMEZONE, "schedule_timezone"),
         ):
             if environ.get(variable):
                 overrides[field] = environ[variable]

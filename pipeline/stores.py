@@ -47,3 +47,11 @@ class Warehouse:
         """For messages: the file, or the URL without its password, and the schema."""
         where = redact(self.location) if self.is_postgres else self.location
         return f"{where} (schema {self.schema})"
+
+
+def create_tables(cursor: Any, schema: str, tables: dict[str, tuple[str, ...]]) -> None:
+    """The schema and tables (name -> column definitions) when missing; SQL both engines
+    accept."""
+    cursor.execute(f'create schema if not exists "{schema}"')
+    for table, columns in tables.items():
+        cursor.execute(f'create table if not exists "{schema}"."{table}" ({", ".join(columns)})')

@@ -68,15 +68,32 @@ def production_env(tmp_path: Path, instance_database: str, pg_schema: str) -> di
     }
 
 
-def test_dagster_instance_info_reports_postgres_storage(production_env: dict[str, str]) -> None:
-    info = subprocess.run(
+def instance_info(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [str(BIN / "dagster"), "instance", "info"],
         capture_output=True,
         text=True,
-        env=production_env,
+        env=env,
         timeout=120,
         check=False,
     )
+
+
+def rank(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [str(BIN / "persona-ranker"), "run", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_dagster_instance_info_reports_postgres_storage(production_env: dict[str, str]) -> None:
+    info = instance_info(production_env)
     assert info.returncode == 0, info.stderr
     for storage in ("PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"):
         assert storage in info.stdout
@@ -86,15 +103,7 @@ def test_a_run_ranks_into_postgres_as_duckdb_does_and_is_recorded_there(
     tmp_path: Path, production_env: dict[str, str], pg_schema: str, instance_database: str
 ) -> None:
     export = ["--export", str(tmp_path / "campaign.csv")]
-    done = subprocess.run(
-        [str(BIN / "persona-ranker"), "run", *export],
-        capture_output=True,
-        text=True,
-        env=production_env,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = rank(production_env, *export)
     assert f"(schema {pg_schema})" in done.stdout
 
     with pg_transaction(POSTGRES_URL) as cursor:
@@ -104,15 +113,7 @@ def test_a_run_ranks_into_postgres_as_duckdb_does_and_is_recorded_there(
     (tmp_path / "local_home").mkdir()
     del local_env["PERSONA_RANKER_DATABASE_URL"], local_env["PERSONA_RANKER_DATABASE_SCHEMA"]
     warehouse = tmp_path / "w.duckdb"
-    local = subprocess.run(
-        [str(BIN / "persona-ranker"), "run", "--warehouse", str(warehouse), *export],
-        capture_output=True,
-        text=True,
-        env=local_env,
-        timeout=300,
-        check=False,
-    )
-    assert local.returncode == 0, local.stderr
+    rank(local_env, "--warehouse", str(warehouse), *export)
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         in_duckdb = connection.execute(
             TOP_THREE.format(table=f"{DUCKDB_SCHEMA}.ranked_leads")
@@ -134,13 +135,6 @@ def test_the_driver_scheme_is_what_makes_sqlalchemy_2_1_work(
     config = Path(production_env["DAGSTER_HOME"]) / "dagster.yaml"
     assert "scheme: postgresql+psycopg2" in config.read_text()
     config.write_text(config.read_text().replace("postgresql+psycopg2", "postgresql"))
-    info = subprocess.run(
-        [str(BIN / "dagster"), "instance", "info"],
-        capture_output=True,
-        text=True,
-        env=production_env,
-        timeout=120,
-        check=False,
-    )
+    info = instance_info(production_env)
     assert info.returncode != 0
     assert "psycopg" in info.stderr

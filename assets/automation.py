@@ -1,0 +1,190 @@
+"""What runs the ranking unattended: the nightly schedule, the inbox sensor, and the sensor
+that records every finished run in `run_stats`."""
+
+import json
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    JobDefinition,
+    RunRequest,
+    RunStatusSensorContext,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    run_failure_sensor,
+    run_status_sensor,
+    schedule,
+    sensor,
+)
+
+from pipeline.inbox import (
+    archive,
+    inbox_files,
+    merge_into_lead_base,
+    read_lead_file,
+    reject,
+    write_lead_base,
+)
+from pipeline.leads import LeadsFileError
+from pipeline.partitions import (
+    COMPANY_PARTITIONS_NAME,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    full_range_tags,
+)
+from pipeline.run_history import TRIGGER_TAG, record_run
+from pipeline.settings import Settings
+from pipeline.stores import Warehouse
+
+# The companies a sensor run covers, for the UI's run list (tags are capped in length).
+COMPANIES_TAG = "persona_ranker/companies"
+_TAG_LIMIT = 4000
+
+
+def build_nightly_schedule(settings: Settings, job: JobDefinition) -> ScheduleDefinition:
+    @schedule(
+        name="nightly_rerank",
+        job=job,
+        cron_schedule=settings.schedule_cron,
+        execution_timezone=settings.schedule_timezone,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description=(
+            "Re-ranks every registered company in one run "
+            f"({settings.schedule_cron}, {settings.schedule_timezone}). Unchanged leads cost "
+            "nothing: the rules are cheap and model answers come from the cache."
+        ),
+    )
+    def nightly_rerank(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+        # A plain ScheduleDefinition on this partitioned job fails at run time: the run must
+        # name its partition range.
+        try:
+            tags = full_range_tags(context.instance)
+        except ValueError as empty:
+            return SkipReason(f"{empty}; drop a leads file in the inbox or run the CLI first")
+        return RunRequest(tags={**tags, TRIGGER_TAG: "schedule"})
+
+    return nightly_rerank
+
+
+def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefinition:
+    inbox = settings.inbox_path
+
+    @sensor(
+        name="lead_inbox",
+        job=job,
+        minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.STOPPED,
+        description=(
+            f"Watches {inbox} for CSV files: merges each into the lead base "
+            f"({settings.leads_path}), registers new companies, and requests one run over "
+            "exactly the companies whose leads changed. Files are archived; unreadable ones "
+            "go to rejected/ with a reason."
+        ),
+    )
+    def lead_inbox(context: SensorEvaluationContext) -> SensorResult | SkipReason:
+        seen = set(json.loads(context.cursor)) if context.cursor else set()
+        files = []
+        for file in inbox_files(inbox):
+            if file.fingerprint in seen:
+                # The same name and content again: it counted once already.
+                context.log.info(f"{file.path.name} was processed before: archived unread")
+                archive(file, inbox)
+            else:
+                files.append(file)
+        if not files:
+            return SkipReason(f"no new CSV files in {inbox}")
+        base = read_lead_file(settings.leads_path) if settings.leads_path.exists() else None
+        changed: set[str] = set()
+        merged = []
+        for file in files:
+            seen.add(file.fingerprint)
+            try:
+                merge = merge_into_lead_base(base, read_lead_file(file.path))
+            except LeadsFileError as problem:
+                moved = reject(file, inbox, str(problem))
+                context.log.warning(f"Rejected {file.path.name} ({problem}): moved to {moved}")
+                continue
+            base = merge.lead_base
+            changed.update(merge.changed)
+            merged.append(file)
+            context.log.info(
+                f"{file.path.name}: {len(merge.changed)} companies changed, {len(merge.new)} new"
+            )
+        # The lead base first: if writing it fails, the files stay in the inbox for the next
+        # tick.
+        if changed:
+            write_lead_base(base, settings.leads_path)
+        for file in merged:
+            archive(file, inbox)
+        cursor = json.dumps(sorted(seen))
+        if not changed:
+            return SensorResult(skip_reason="no company's leads changed", cursor=cursor)
+        keys = sorted(changed)
+        return SensorResult(
+            run_requests=[
+                RunRequest(
+                    run_key=f"inbox-{len(seen)}-{keys[0]}-{keys[-1]}",
+                    tags={
+                        RANGE_START_TAG: keys[0],
+                        RANGE_END_TAG: keys[-1],
+                        TRIGGER_TAG: "sensor",
+                        COMPANIES_TAG: ",".join(keys)[:_TAG_LIMIT],
+                    },
+                )
+            ],
+            dynamic_partitions_requests=_move_to_the_end(context, keys),
+            cursor=cursor,
+        )
+
+    return lead_inbox
+
+
+def _move_to_the_end(
+    context: SensorEvaluationContext, keys: list[str]
+) -> list[AddDynamicPartitionsRequest]:
+    """Changed companies registered last, so one partition range covers exactly them.
+
+    Dagster runs a partition range, never an arbitrary set: a backfill of scattered keys
+    becomes one run per contiguous range. A known company is removed here, and every changed
+    company is added back by the tick's result, which puts them at the end of the order (one
+    result may not both remove and add a key). Materialization history stays with the key; if
+    the tick failed in between, the next run's `enriched_leads` registers the company again.
+    """
+    registered = set(context.instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME))
+    for key in keys:
+        if key in registered:
+            context.instance.delete_dynamic_partition(COMPANY_PARTITIONS_NAME, key)
+    return [AddDynamicPartitionsRequest(COMPANY_PARTITIONS_NAME, keys)]
+
+
+def build_run_stats_sensors(settings: Settings, job: JobDefinition) -> list[SensorDefinition]:
+    """Runs launched by the daemon or the UI land in `run_stats` when they finish (the CLI
+    records its own runs)."""
+    warehouse = Warehouse(settings.warehouse_location, settings.warehouse_schema)
+
+    @run_status_sensor(
+        name="record_successful_runs",
+        run_status=DagsterRunStatus.SUCCESS,
+        monitored_jobs=[job],
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Adds every successful ranking run to the run_stats table.",
+    )
+    def record_successful_runs(context: RunStatusSensorContext) -> None:
+        record_run(context.instance, context.dagster_run.run_id, warehouse)
+
+    @run_failure_sensor(
+        name="record_failed_runs",
+        monitored_jobs=[job],
+        default_status=DefaultSensorStatus.STOPPED,
+        description="Adds every failed ranking run to the run_stats table.",
+    )
+    def record_failed_runs(context: RunStatusSensorContext) -> None:
+        record_run(context.instance, context.dagster_run.run_id, warehouse)
+
+    return [record_successful_runs, record_failed_runs]

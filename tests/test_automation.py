@@ -1,0 +1,264 @@
+"""The nightly schedule, the inbox sensor and run history, on a test instance."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    build_run_status_sensor_context,
+    build_schedule_context,
+    build_sensor_context,
+    instance_for_test,
+)
+
+from pipeline.definitions import RANK_LEADS_JOB, build_definitions
+from pipeline.inbox import ARCHIVE_DIR, REJECTED_DIR
+from pipeline.partitions import (
+    COMPANY_PARTITIONS_NAME,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    sync_company_partitions,
+)
+from pipeline.run_history import TRIGGER_TAG, trigger_of
+from pipeline.settings import DUCKDB_SCHEMA, Settings
+
+BASE = [
+    ("Acme", "Ana", "Ruiz", "Founder & CEO", "acme.com", "11-50", "Software"),
+    ("Acme", "Bo", "Li", "HR Manager", "acme.com", "11-50", "Software"),
+    ("Globex", "Di", "Oz", "VP Sales Development", "globex.com", "501-1000", "Software"),
+    ("Initech", "Ed", "Po", "Head of Sales", "initech.com", "51-200", "Software"),
+]
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with instance_for_test() as test_instance:
+        yield test_instance
+
+
+@pytest.fixture
+def settings(tmp_path: Path, write_leads: Callable[..., Path]) -> Settings:
+    return Settings(
+        leads_path=write_leads(BASE, name="lead_base.csv"),
+        warehouse_path=tmp_path / "w.duckdb",
+        export_path=tmp_path / "campaign.csv",
+        inbox_path=tmp_path / "inbox",
+        evaluator="rules",
+    )
+
+
+def apply(result: SensorResult, instance: DagsterInstance) -> None:
+    """What the daemon does with a tick's partition requests."""
+    for request in result.dynamic_partitions_requests:
+        if isinstance(request, AddDynamicPartitionsRequest):
+            instance.add_dynamic_partitions(
+                request.partitions_def_name, list(request.partition_keys)
+            )
+        else:
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+
+
+def covered(instance: DagsterInstance, request: RunRequest) -> list[str]:
+    keys = instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME)
+    start, end = keys.index(request.tags[RANGE_START_TAG]), keys.index(request.tags[RANGE_END_TAG])
+    return keys[start : end + 1]
+
+
+def run_request(instance: DagsterInstance, settings: Settings, request: RunRequest) -> bool:
+    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+    return job.execute_in_process(instance=instance, tags=request.tags).success
+
+
+def tick(settings: Settings, instance: DagsterInstance, cursor: str | None = None):
+    sensor = build_definitions(settings).resolve_sensor_def("lead_inbox")
+    return sensor(build_sensor_context(instance=instance, cursor=cursor))
+
+
+def evaluations(settings: Settings) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        return connection.execute(
+            f"select lead_id, company_key, evaluated_at from {DUCKDB_SCHEMA}.lead_evaluations"
+        ).df()
+
+
+def test_the_schedule_skips_while_no_company_is_registered(
+    settings: Settings, instance: DagsterInstance
+) -> None:
+    schedule = build_definitions(settings).resolve_schedule_def("nightly_rerank")
+    result = schedule(build_schedule_context(instance=instance))
+    assert isinstance(result, SkipReason)
+    assert "no companies are registered" in result.skip_message
+
+
+def test_the_schedule_requests_one_run_over_every_company(
+    settings: Settings, instance: DagsterInstance
+) -> None:
+    sync_company_partitions(instance, ["acme.com", "globex.com", "initech.com"])
+    schedule = build_definitions(settings).resolve_schedule_def("nightly_rerank")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "UTC"
+    request = schedule(build_schedule_context(instance=instance))
+    assert isinstance(request, RunRequest)
+    assert covered(instance, request) == ["acme.com", "globex.com", "initech.com"]
+    assert request.tags[TRIGGER_TAG] == "schedule"
+    assert run_request(instance, settings, request)
+
+
+def test_the_schedule_time_is_configurable(settings: Settings) -> None:
+    later = replace(settings, schedule_cron="30 4 * * 1-5", schedule_timezone="Europe/Madrid")
+    schedule = build_definitions(later).resolve_schedule_def("nightly_rerank")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == (
+        "30 4 * * 1-5",
+        "Europe/Madrid",
+    )
+
+
+def test_a_dropped_file_leads_to_one_run_over_only_its_changed_companies(
+    settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
+) -> None:
+    sync_company_partitions(instance, ["acme.com", "globex.com", "initech.com"])
+    assert run_request(
+        instance,
+        settings,
+        RunRequest(tags={RANGE_START_TAG: "acme.com", RANGE_END_TAG: "initech.com"}),
+    )
+    before = evaluations(settings)
+    settings.inbox_path.mkdir()
+    # Acme gains a lead, Globex is exported unchanged, Umbrella is new; Initech is absent.
+    write_leads(
+        [
+            *BASE[:2],
+            ("Acme", "Cy", "Ng", "VP Sales", "acme.com", "11-50", "Software"),
+            BASE[2],
+            ("Umbrella", "Fa", "Qi", "CRO", "umbrella.com", "201-500", "Biotech"),
+        ],
+        name="inbox/monday.csv",
+    )
+    result = tick(settings, instance)
+    assert isinstance(result, SensorResult)
+    (request,) = result.run_requests
+    assert request.tags[TRIGGER_TAG] == "sensor"
+    apply(result, instance)
+    assert covered(instance, request) == ["acme.com", "umbrella.com"]
+    assert set(instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME)) == {
+        "acme.com",
+        "globex.com",
+        "initech.com",
+        "umbrella.com",
+    }
+    # The lead base now holds the merged leads; the file is archived, not deleted.
+    base = pd.read_csv(settings.leads_path, dtype=str)
+    assert len(base) == 6 and "Umbrella" in set(base["account_name"])
+    assert [
+        p.name.endswith("-monday.csv") for p in (settings.inbox_path / ARCHIVE_DIR).iterdir()
+    ] == [True]
+    assert not (settings.inbox_path / "monday.csv").exists()
+
+    assert run_request(instance, settings, request)
+    after = evaluations(settings)
+    merged = after.merge(
+        before, on=["lead_id", "company_key"], how="left", suffixes=("", "_before")
+    )
+    touched = merged[merged["evaluated_at"] != merged["evaluated_at_before"]]
+    assert set(touched["company_key"]) == {"acme.com", "umbrella.com"}
+    assert len(after) == after["lead_id"].nunique() == 6
+
+
+def test_the_same_file_is_not_picked_up_twice(
+    settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
+) -> None:
+    settings.inbox_path.mkdir()
+    rows = [("Umbrella", "Fa", "Qi", "CRO", "umbrella.com", "201-500", "Biotech")]
+    write_leads(rows, name="inbox/new.csv")
+    first = tick(settings, instance)
+    assert isinstance(first, SensorResult) and len(first.run_requests) == 1
+    # The same file dropped again, after a restart: a new context with the stored cursor.
+    write_leads(rows, name="inbox/new.csv")
+    again = tick(settings, instance, cursor=first.cursor)
+    assert isinstance(again, SkipReason)
+    assert len(list((settings.inbox_path / ARCHIVE_DIR).iterdir())) == 2
+    # Unchanged leads under another name: processed, but nothing to run.
+    write_leads(rows, name="inbox/copy.csv")
+    copy = tick(settings, instance, cursor=first.cursor)
+    assert isinstance(copy, SensorResult) and not copy.run_requests
+    assert len(json.loads(copy.cursor)) == 2
+
+
+def test_a_broken_file_is_rejected_with_a_reason_and_the_rest_goes_on(
+    settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
+) -> None:
+    settings.inbox_path.mkdir()
+    (settings.inbox_path / "broken.csv").write_text("name,title\nAna,CEO\n", encoding="utf-8")
+    write_leads(
+        [("Umbrella", "Fa", "Qi", "CRO", "umbrella.com", "201-500", "Biotech")],
+        name="inbox/good.csv",
+    )
+    result = tick(settings, instance)
+    assert isinstance(result, SensorResult) and len(result.run_requests) == 1
+    rejected = sorted(p.name for p in (settings.inbox_path / REJECTED_DIR).iterdir())
+    assert len(rejected) == 2 and rejected[0].endswith("broken.csv")
+    reason = (settings.inbox_path / REJECTED_DIR / rejected[1]).read_text()
+    assert "missing required column 'account_name'" in reason
+
+
+@pytest.mark.parametrize(
+    ("tags", "trigger"),
+    [
+        ({"dagster/schedule_name": "nightly_rerank"}, "schedule"),
+        ({"dagster/sensor_name": "lead_inbox", TRIGGER_TAG: "sensor"}, "sensor"),
+        ({TRIGGER_TAG: "cli"}, "cli"),
+        ({}, "manual"),
+    ],
+)
+def test_the_trigger_of_a_run_comes_from_its_tags(tags: dict[str, str], trigger: str) -> None:
+    assert trigger_of(tags) == trigger
+
+
+def test_the_run_stats_sensor_records_a_finished_run(
+    settings: Settings, instance: DagsterInstance
+) -> None:
+    sync_company_partitions(instance, ["acme.com", "globex.com", "initech.com"])
+    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+    result = job.execute_in_process(
+        instance=instance, tags={RANGE_START_TAG: "acme.com", RANGE_END_TAG: "initech.com"}
+    )
+    sensor = build_definitions(settings).resolve_sensor_def("record_successful_runs")
+    context = build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_SUCCESS)[
+            0
+        ].dagster_event,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+    )
+    sensor(context)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        row = connection.execute(
+            f"select run_id, status, trigger, leads, companies, ranked, evaluator_mix, calls, "
+            f"started_at < finished_at from {DUCKDB_SCHEMA}.run_stats"
+        ).fetchone()
+    assert row == (
+        result.run_id,
+        DagsterRunStatus.SUCCESS.value,
+        "manual",
+        4,
+        3,
+        3,
+        '{"rules": 4}',
+        0,
+        True,
+    )
