@@ -27,10 +27,11 @@ from pipeline.inbox import (
     archive,
     inbox_files,
     merge_into_lead_base,
-    read_lead_file,
+    read_leads,
     reject,
     write_lead_base,
 )
+from pipeline.lead_files import read_lead_file
 from pipeline.leads import LeadsFileError
 from pipeline.partitions import (
     COMPANY_PARTITIONS_NAME,
@@ -99,29 +100,31 @@ def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefiniti
                 files.append(file)
         if not files:
             return SkipReason(f"no new CSV files in {inbox}")
-        base = read_lead_file(settings.leads_path) if settings.leads_path.exists() else None
+        base = read_leads(settings.leads_path) if settings.leads_path.exists() else None
         changed: set[str] = set()
         merged = []
         for file in files:
             seen.add(file.fingerprint)
             try:
-                merge = merge_into_lead_base(base, read_lead_file(file.path))
+                incoming = read_lead_file(file.path)
             except LeadsFileError as problem:
                 moved = reject(file, inbox, str(problem))
                 context.log.warning(f"Rejected {file.path.name} ({problem}): moved to {moved}")
                 continue
+            merge = merge_into_lead_base(base, incoming.leads)
             base = merge.lead_base
             changed.update(merge.changed)
-            merged.append(file)
+            merged.append((file, incoming.rejected))
             context.log.info(
-                f"{file.path.name}: {len(merge.changed)} companies changed, {len(merge.new)} new"
+                f"{file.path.name}: {incoming.describe()}; {len(merge.changed)} companies "
+                f"changed, {len(merge.new)} new"
             )
         # The lead base first: if writing it fails, the files stay in the inbox for the next
         # tick.
         if changed:
             write_lead_base(base, settings.leads_path)
-        for file in merged:
-            archive(file, inbox)
+        for file, rejected_rows in merged:
+            archive(file, inbox, rejected_rows)
         cursor = json.dumps(sorted(seen))
         if not changed:
             return SensorResult(skip_reason="no company's leads changed", cursor=cursor)

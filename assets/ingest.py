@@ -1,7 +1,15 @@
-"""Ingest: the leads file as given, then one enriched row per distinct lead."""
+"""Ingest: the leads file read and checked, then one enriched row per distinct lead."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetOut,
+    BackfillPolicy,
+    MetadataValue,
+    Output,
+    asset,
+    multi_asset,
+)
 
 from assets.metadata import counts_by
 from pipeline.enrichment import duplicate_count, enrich_leads
@@ -10,24 +18,57 @@ from pipeline.partitions import sync_company_partitions
 from pipeline.resources import LeadSource, PersonaSource
 
 
-@asset(
+@multi_asset(
+    outs={
+        "raw_leads": AssetOut(
+            description="One row per usable, distinct row of the leads file: the lead columns "
+            "(read from the file's own header names, cells trimmed), `source_file`, "
+            "`source_row` (the line the row starts on), `company_key` and a stable `lead_id`. "
+            "Each run replaces the lead base with the file.",
+            kinds={"csv", "duckdb"},
+            owners=["team:sales-ops"],
+        ),
+        "rejected_leads": AssetOut(
+            description="The file's rows that did not become leads: `source_row`, `column`, "
+            "`value` and `reason` (wrong number of fields, no company, the same person again).",
+            kinds={"duckdb"},
+            owners=["team:sales-ops"],
+        ),
+    },
     group_name="ingest",
-    kinds={"csv", "duckdb"},
-    owners=["team:sales-ops"],
     backfill_policy=BackfillPolicy.single_run(),
 )
-def raw_leads(context: AssetExecutionContext, lead_source: LeadSource) -> Output[pd.DataFrame]:
-    """One row per row of the leads CSV, values as given, plus `source_file`, `source_row`,
-    `company_key` and a stable `lead_id`. Each run replaces the lead base with the file."""
-    frame = lead_source.read()
-    context.log.info(f"Read {len(frame)} leads from {lead_source.path}")
-    return Output(
-        frame,
-        metadata={
-            "source_file": lead_source.path,
-            "rows": len(frame),
-            "companies": frame["company_key"].nunique(),
-        },
+def ingest_lead_file(
+    context: AssetExecutionContext, lead_source: LeadSource
+) -> tuple[Output[pd.DataFrame], Output[pd.DataFrame]]:
+    """Reads the leads file whatever its encoding, delimiter and column names; bad rows are
+    set aside with the reason (or, with `strict`, fail the run)."""
+    read = lead_source.read()
+    context.log.info(f"Read {lead_source.path}: {read.describe()}")
+    if not read.rejected.empty:
+        context.log.warning(
+            f"{len(read.rejected)} row(s) rejected, see rejected_leads: "
+            + "; ".join(
+                f"line {row.source_row}: {row.reason}"
+                for row in read.rejected.head(5).itertuples(index=False)
+            )
+        )
+    return (
+        Output(
+            read.leads,
+            metadata={
+                "source_file": lead_source.path,
+                "rows": len(read.leads),
+                "companies": read.leads["company_key"].nunique(),
+                "encoding": read.encoding,
+                "delimiter": repr(read.delimiter),
+                "column_mapping": MetadataValue.json(read.columns),
+            },
+        ),
+        Output(
+            read.rejected,
+            metadata={"rows": len(read.rejected), "reasons": counts_by(read.rejected, "reason")},
+        ),
     )
 
 

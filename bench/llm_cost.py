@@ -29,7 +29,7 @@ import pandas as pd
 from pipeline.enrichment import enrich_leads
 from pipeline.groq_client import CallRecord, DailyCapReached, GroqChat
 from pipeline.groq_config import GroqConfig, Usage, load_groq_config
-from pipeline.leads import read_leads_csv, with_identity
+from pipeline.lead_files import read_lead_file
 from pipeline.llm_evaluation import HybridEvaluator
 from pipeline.llm_store import LlmStore
 from pipeline.mock_groq import MockGroq, MockSettings
@@ -141,7 +141,7 @@ def main() -> int:
     config = load_groq_config(DATA_DIR / "groq.yaml")
     limits = config.limits(args.tier)
     persona = load_persona(DATA_DIR / "persona.yaml")
-    leads = enrich_leads(with_identity(read_leads_csv(DATA_DIR / "leads.csv")), persona)
+    leads = enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
     results: dict[str, Outcome] = {}
     with (
         MockGroq(persona, MockSettings(limits, minute_s=args.minute_seconds)) as server,

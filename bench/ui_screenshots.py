@@ -169,7 +169,7 @@ def take_screenshots(out: Path, chromium: str) -> list[Path]:
             "PERSONA_RANKER_EXPORT": str(Path(scratch) / "campaign.csv"),
             "PERSONA_RANKER_EVALUATOR": "rules",
         }
-        keys = company_keys(LeadSource(path=str(DATA_DIR / "leads.csv")).read())
+        keys = company_keys(LeadSource(path=str(DATA_DIR / "leads.csv")).read().leads)
         with DagsterInstance.from_config(str(home)) as instance:
             sync_company_partitions(instance, keys)
         port = free_port()

@@ -29,7 +29,7 @@ from pipeline.ratelimit import RateLimits
 from pipeline.resources import LeadSource
 from pipeline.run_history import TRIGGER_TAG, record_run
 from pipeline.settings import ENV_DATABASE_URL, EVALUATOR_CHOICES, PROJECT_ROOT, Settings
-from pipeline.stores import Warehouse, is_postgres_url
+from pipeline.stores import Warehouse, WarehouseUnreachable, is_postgres_url
 from pipeline.summary import format_summary, format_usage
 
 _RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--export", type=Path, help="campaign CSV (default data/exports/campaign.csv)")
     run.add_argument("--top-n", type=int, help="leads per company in the campaign (default 3)")
     run.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on any bad row instead of setting it aside in rejected_leads",
+    )
     evaluate = commands.add_parser(
         "eval", help="score the ranking against an expert's labels (a temporary warehouse)"
     )
@@ -108,13 +113,17 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["labels_path"] = args.labels.expanduser().resolve()
     if args.evaluator is not None:
         overrides["evaluator"] = args.evaluator
+    if getattr(args, "strict", False):
+        overrides["strict_input"] = True
     return replace(Settings.from_env(), **overrides)
 
 
 def run(settings: Settings) -> int:
     # Read both inputs before anything is recorded: a bad file stops here, nothing half-run.
     load_persona(settings.persona_path)
-    leads = LeadSource(path=str(settings.leads_path)).read()
+    leads = LeadSource(path=str(settings.leads_path), strict=settings.strict_input).read().leads
+    # A stopped database fails here, before a run is recorded: the previous tables stay.
+    Warehouse(settings.warehouse_location, settings.warehouse_schema).check()
     result = _rank(settings, project_instance(), company_keys(leads), trigger="cli")
     if result is None:
         return 1
@@ -147,9 +156,14 @@ def _rank(
         tags={**full_range_tags(instance), TRIGGER_TAG: trigger},
         raise_on_error=False,
     )
-    record_run(
-        instance, result.run_id, Warehouse(settings.warehouse_location, settings.warehouse_schema)
-    )
+    try:
+        record_run(
+            instance,
+            result.run_id,
+            Warehouse(settings.warehouse_location, settings.warehouse_schema),
+        )
+    except Exception as error:  # the run's outcome matters more than its stats
+        print(f"warning: run_stats not recorded: {' '.join(str(error).split())}", file=sys.stderr)
     if result.success:
         return result
     for event in result.all_events:
@@ -255,7 +269,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "mock-groq":
             return mock_groq(args)
         return run(_settings(args))
-    except (LeadsFileError, LabelsFileError, PersonaError, ValueError, OSError) as error:
+    except (
+        LeadsFileError,
+        LabelsFileError,
+        PersonaError,
+        ValueError,
+        OSError,
+        WarehouseUnreachable,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

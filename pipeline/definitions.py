@@ -10,7 +10,7 @@ from assets.automation import (
     build_run_stats_sensors,
 )
 from assets.evaluation import lead_evaluations
-from assets.ingest import enriched_leads, raw_leads
+from assets.ingest import enriched_leads, ingest_lead_file
 from assets.quality import ranking_matches_expert_labels
 from assets.ranking import (
     campaign_export,
@@ -32,7 +32,7 @@ from pipeline.settings import Settings
 from pipeline.warehouse import AtomicDuckDBPandasIOManager
 
 RANK_LEADS_JOB = "rank_leads"
-ASSETS = [raw_leads, enriched_leads, lead_evaluations, ranked_leads, campaign_export]
+ASSETS = [ingest_lead_file, enriched_leads, lead_evaluations, ranked_leads, campaign_export]
 ASSET_CHECKS = [
     ranks_are_contiguous_and_only_for_relevant_leads,
     every_lead_has_exactly_one_evaluation,
@@ -73,7 +73,7 @@ def build_definitions(settings: Settings) -> Definitions:
         ],
         resources={
             "io_manager": warehouse_io_manager(settings),
-            "lead_source": LeadSource(path=str(settings.leads_path)),
+            "lead_source": LeadSource(path=str(settings.leads_path), strict=settings.strict_input),
             "persona": PersonaSource(path=str(settings.persona_path)),
             "evaluator": select_evaluator(settings),
             "expert_labels": ExpertLabels(path=str(settings.labels_path)),

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.leads import LEAD_COLUMNS, read_leads_csv, with_identity
+from pipeline.lead_files import read_lead_file
+from pipeline.leads import LEAD_COLUMNS
 
 ARCHIVE_DIR = "archive"
 REJECTED_DIR = "rejected"
@@ -52,9 +53,9 @@ def _fingerprint(path: Path) -> str:
     return digest.hexdigest()[:24]
 
 
-def read_lead_file(path: Path) -> pd.DataFrame:
-    """The file's leads with identities; raises LeadsFileError naming row and column."""
-    return with_identity(read_leads_csv(path))
+def read_leads(path: Path) -> pd.DataFrame:
+    """The file's usable leads with identities; a file-level problem raises LeadsFileError."""
+    return read_lead_file(path).leads
 
 
 def merge_into_lead_base(base: pd.DataFrame | None, incoming: pd.DataFrame) -> Merge:
@@ -95,8 +96,13 @@ def write_lead_base(frame: pd.DataFrame, path: Path) -> None:
         raise
 
 
-def archive(file: InboxFile, inbox: Path) -> Path:
-    return _move(file.path, inbox / ARCHIVE_DIR)
+def archive(file: InboxFile, inbox: Path, rejected_rows: pd.DataFrame | None = None) -> Path:
+    """Moves the file to `archive/`; its rows that did not become leads, if any, are written
+    beside it as `<name>.rejected.csv` with line and reason."""
+    moved = _move(file.path, inbox / ARCHIVE_DIR)
+    if rejected_rows is not None and not rejected_rows.empty:
+        rejected_rows.to_csv(moved.with_name(moved.name + ".rejected.csv"), index=False)
+    return moved
 
 
 def reject(file: InboxFile, inbox: Path, reason: str) -> Path:

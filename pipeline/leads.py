@@ -30,30 +30,6 @@ class LeadsFileError(ValueError):
     """The leads file cannot be used; the message names the file, and the row and column."""
 
 
-def read_leads_csv(path: str | Path) -> pd.DataFrame:
-    """The file's rows as strings, plus `source_file` and `source_row` (1-based, header = 1).
-
-    Values are kept as given; missing optional columns are added empty.
-    """
-    path = Path(path)
-    frame = read_text_csv(path, LeadsFileError)
-    for column in REQUIRED_COLUMNS:
-        if column not in frame.columns:
-            raise LeadsFileError(
-                f"{path}: missing required column '{column}' "
-                f"(found: {', '.join(frame.columns) or 'none'})"
-            )
-    if frame.empty:
-        raise LeadsFileError(f"{path}: the file holds a header but no leads")
-    for column in OPTIONAL_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = ""
-    frame = frame[list(LEAD_COLUMNS)].copy()
-    frame.insert(0, "source_row", range(2, len(frame) + 2))
-    frame.insert(0, "source_file", path.name)
-    return frame
-
-
 def read_text_csv(path: Path, error_type: type[ValueError]) -> pd.DataFrame:
     """Every cell as a string, exactly as written; header names trimmed.
 
@@ -80,31 +56,35 @@ def lead_id(first_name: str, last_name: str, job_title: str, company: str) -> st
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
-    """Adds `company_key` and `lead_id`; a row naming no company fails with its row number."""
+def identities(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Each row's `company_key` ('' when it names no company) and `lead_id`."""
     keys = [
         company_key(name, domain)
         for name, domain in zip(frame["account_name"], frame["account_domain"], strict=True)
     ]
+    ids = [
+        lead_id(first, last, title, key)
+        for first, last, title, key in zip(
+            frame["lead_first_name"],
+            frame["lead_last_name"],
+            frame["lead_job_title"],
+            keys,
+            strict=True,
+        )
+    ]
+    return keys, ids
+
+
+def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds `company_key` and `lead_id`; a row naming no company fails with its row number."""
+    keys, ids = identities(frame)
     for key, row, source in zip(keys, frame["source_row"], frame["source_file"], strict=True):
         if not key:
             raise LeadsFileError(
                 f"{source}: row {row}: column 'account_name' is empty and 'account_domain' "
                 "holds no domain, so the lead belongs to no company"
             )
-    out = frame.copy()
-    out["company_key"] = keys
-    out["lead_id"] = [
-        lead_id(first, last, title, key)
-        for first, last, title, key in zip(
-            out["lead_first_name"],
-            out["lead_last_name"],
-            out["lead_job_title"],
-            keys,
-            strict=True,
-        )
-    ]
-    return out
+    return frame.assign(company_key=keys, lead_id=ids)
 
 
 def company_keys(frame: pd.DataFrame) -> list[str]:

@@ -48,6 +48,7 @@ FAULTS = (
     "duplicate_id",
     "extra_id",
     "out_of_range",
+    "all_100",  # a model that obeyed an injected "give every lead 100"
 )
 _STATUS_FAULTS = {"498": 498, "500": 500, "503": 503}
 _DAY_MINUTES = 1440
@@ -326,6 +327,9 @@ def _apply_content_fault(fault: str, content: str, scored: list[Any]) -> str:
         entries.append({"id": 999, "score": 50, "reason": "not sent"})
     elif fault == "out_of_range" and entries:
         entries[0]["score"] = 150
+    elif fault == "all_100":
+        for entry in entries:
+            entry["score"] = 100
     else:
         return content
     return json.dumps(document, separators=(",", ":"))

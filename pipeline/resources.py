@@ -20,7 +20,7 @@ from pydantic import Field, PrivateAttr
 from pipeline.evaluation import evaluate_with_rules
 from pipeline.groq_client import GroqChat
 from pipeline.groq_config import load_groq_config
-from pipeline.leads import read_leads_csv, with_identity
+from pipeline.lead_files import LeadFile, read_lead_file
 from pipeline.llm_evaluation import EVALUATOR_MODEL, EVALUATOR_RULES, HybridEvaluator
 from pipeline.llm_store import LlmStore
 from pipeline.persona import Persona, load_persona
@@ -35,9 +35,12 @@ class LeadSource(ConfigurableResource):
     """The leads CSV that defines the lead base (each run replaces the base with this file)."""
 
     path: str = Field(description="Path of the leads CSV.")
+    strict: bool = Field(
+        default=False, description="Fail the run on any bad row instead of setting it aside."
+    )
 
-    def read(self) -> pd.DataFrame:
-        return with_identity(read_leads_csv(self.path))
+    def read(self) -> LeadFile:
+        return read_lead_file(self.path, self.strict)
 
 
 class PersonaSource(ConfigurableResource):
@@ -221,12 +224,32 @@ class CampaignExporter(ConfigurableResource):
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                rows.to_csv(stream, index=False)
+                neutralise_formulas(rows).to_csv(stream, index=False)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
         return target
+
+
+# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(rows: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as formulas get a leading apostrophe, which the
+    spreadsheet hides: a human reads the same text, nothing is executed (OWASP guidance)."""
+    safe = rows.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object:
+            safe[column] = safe[column].map(
+                lambda value: (
+                    f"'{value}"
+                    if isinstance(value, str) and value.startswith(_FORMULA_STARTS)
+                    else value
+                )
+            )
+    return safe
 
 
 class ExpertLabels(ConfigurableResource):

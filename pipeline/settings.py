@@ -60,6 +60,8 @@ class Settings:
     schedule_timezone: str = "UTC"
     top_n: int = 3
     evaluator: str = "auto"
+    # Fail on any bad row of the leads file instead of setting it aside in rejected_leads.
+    strict_input: bool = False
     groq_model: str = DEFAULT_MODEL
     groq_tier: str = "free"
     groq_batch_size: int = 40

@@ -16,6 +16,10 @@ def is_postgres_url(location: str) -> bool:
     return location.startswith(POSTGRES_SCHEMES)
 
 
+class WarehouseUnreachable(Exception):
+    """The warehouse cannot be opened: a stopped server, a wrong URL, a locked file."""
+
+
 @dataclass(frozen=True)
 class Warehouse:
     """One warehouse: `location` is a DuckDB file path or a PostgreSQL URL."""
@@ -42,6 +46,18 @@ class Warehouse:
         if self.is_postgres:
             return pg_transaction(self.location)
         return duckdb_transaction(self.location)
+
+    def check(self) -> None:
+        """Opens and closes a connection; raises WarehouseUnreachable with the reason (the
+        URL shown without its password)."""
+        try:
+            with self.transaction() as cursor:
+                cursor.execute("select 1")
+        except Exception as error:  # any driver's failure to connect
+            reason = " ".join(str(error).split())
+            raise WarehouseUnreachable(
+                f"cannot open the warehouse {self.label()}: {reason}"
+            ) from None
 
     def label(self) -> str:
         """For messages: the file, or the URL without its password, and the schema."""

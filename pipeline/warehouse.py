@@ -94,6 +94,10 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
                 [table_slice.schema, table_slice.table],
             ).fetchall()
         }
+        if obj.empty and not existing:
+            # Dagster's handler skips an empty frame; the table should still exist for readers
+            # (an empty rejected_leads means no bad rows, not a missing table).
+            connection.execute(f"create table {table} as select * from obj limit 0")
         if obj.empty or not existing:
             super().handle_output(context, table_slice, obj, connection)
             create_views(connection, table_slice)

@@ -262,3 +262,22 @@ def test_the_run_stats_sensor_records_a_finished_run(
         0,
         True,
     )
+
+
+def test_bad_rows_of_a_dropped_file_are_kept_beside_it_in_the_archive(
+    settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
+) -> None:
+    settings.inbox_path.mkdir()
+    write_leads(
+        [
+            ("Umbrella", "Fa", "Qi", "CRO", "umbrella.com", "201-500", "Biotech"),
+            ("", "No", "Company", "CEO", "", "", ""),
+        ],
+        name="inbox/mixed.csv",
+    )
+    result = tick(settings, instance)
+    assert isinstance(result, SensorResult) and len(result.run_requests) == 1
+    (report,) = (settings.inbox_path / ARCHIVE_DIR).glob("*.rejected.csv")
+    rejected = pd.read_csv(report)
+    assert rejected["source_row"].tolist() == [3]
+    assert rejected["reason"].str.startswith("no company").all()

@@ -141,3 +141,24 @@ def test_cli_eval_scores_other_labelled_companies_and_names_bad_rows(tmp_path: P
     failed = run_cli(tmp_path, "--labels", str(labels), command="eval")
     assert failed.returncode == 2
     assert "row 2: column 'Rank' is 'top'" in failed.stderr
+
+
+@pytest.mark.slow
+def test_strict_refuses_a_file_with_bad_rows_before_any_run(tmp_path: Path, write_leads) -> None:
+    leads = write_leads([NO_DOMAINS[0], ("", "Bo", "Li", "CEO", "", "11-50", "")], name="bad.csv")
+    warehouse = tmp_path / "w.duckdb"
+    args = [
+        "--leads",
+        str(leads),
+        "--warehouse",
+        str(warehouse),
+        "--export",
+        str(tmp_path / "c.csv"),
+    ]
+    strict = run_cli(tmp_path, *args, "--strict")
+    assert strict.returncode == 2
+    assert "--strict: 1 bad row(s): line 3: no company" in strict.stderr
+    assert not warehouse.exists()
+    lenient = run_cli(tmp_path, *args)
+    assert lenient.returncode == 0, lenient.stderr
+    assert "1 row(s) rejected, see rejected_leads: line 3: no company" in lenient.stderr

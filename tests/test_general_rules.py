@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.enrichment import enrich_leads
 from pipeline.evaluation import evaluate_with_rules
-from pipeline.leads import read_leads_csv, with_identity
+from pipeline.lead_files import read_lead_file
 from pipeline.persona import Persona
 from pipeline.rules import BASIS_BEST_AVAILABLE, BASIS_HARD_EXCLUSION, evaluate_title
 from pipeline.titles import parse_title
@@ -24,7 +24,7 @@ def judge(title: str, band: str, persona: Persona) -> tuple[int, bool, str]:
 def evaluate_file(
     rows: list[tuple[str, ...]], write_leads: Callable[..., Path], persona: Persona
 ) -> pd.DataFrame:
-    enriched = enrich_leads(with_identity(read_leads_csv(write_leads(rows))), persona)
+    enriched = enrich_leads(read_lead_file(write_leads(rows)).leads, persona)
     evaluations = evaluate_with_rules(enriched, persona, "rules", datetime.now(UTC))
     return enriched[["lead_id", "lead_job_title"]].merge(evaluations, on="lead_id")
 

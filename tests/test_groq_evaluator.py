@@ -15,7 +15,7 @@ from pipeline.enrichment import enrich_leads
 from pipeline.evaluation import EVALUATION_COLUMNS, evaluate_with_rules
 from pipeline.groq_client import AccessDenied, GroqChat
 from pipeline.groq_config import GroqConfig, ModelPrice, load_groq_config
-from pipeline.leads import read_leads_csv, with_identity
+from pipeline.lead_files import read_lead_file
 from pipeline.llm_evaluation import EvaluationIncomplete, HybridEvaluator, ModelStats
 from pipeline.llm_store import LlmStore
 from pipeline.mock_groq import MockGroq
@@ -32,7 +32,7 @@ BATCH = 40
 
 @pytest.fixture(scope="module")
 def leads(persona: Persona) -> pd.DataFrame:
-    return enrich_leads(with_identity(read_leads_csv(DATA_DIR / "leads.csv")), persona)
+    return enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
 
 
 @pytest.fixture(scope="module")

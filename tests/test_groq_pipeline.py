@@ -48,7 +48,7 @@ def settings_for(tmp_path: Path, evaluator: str = "groq") -> Settings:
 
 def run_job(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
     sync_company_partitions(
-        instance, company_keys(LeadSource(path=str(settings.leads_path)).read())
+        instance, company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
     )
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
     return job.execute_in_process(

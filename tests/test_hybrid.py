@@ -17,7 +17,7 @@ from pipeline.hybrid import (
     leads_for_model,
     needs_model,
 )
-from pipeline.leads import read_leads_csv, with_identity
+from pipeline.lead_files import read_lead_file
 from pipeline.persona import Persona
 from pipeline.prompts import LeadForModel
 from pipeline.settings import DATA_DIR
@@ -25,7 +25,7 @@ from pipeline.settings import DATA_DIR
 
 @pytest.fixture(scope="module")
 def bundled(persona: Persona) -> tuple[pd.DataFrame, pd.DataFrame]:
-    leads = enrich_leads(with_identity(read_leads_csv(DATA_DIR / "leads.csv")), persona)
+    leads = enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
     return leads, evaluate_with_rules(leads, persona, "rules", datetime.now(UTC))
 
 

@@ -11,6 +11,7 @@ import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult, materialize
 
 from pipeline.definitions import ASSET_CHECKS, ASSETS, RANK_LEADS_JOB, build_definitions
+from pipeline.lead_files import REJECTED_COLUMNS
 from pipeline.leads import company_keys
 from pipeline.partitions import (
     COMPANY_PARTITIONS_NAME,
@@ -22,6 +23,8 @@ from pipeline.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
 
 QUALITY_CHECK = "ranking_matches_expert_labels"
 TABLES = ("raw_leads", "enriched_leads", "lead_evaluations", "ranked_leads", "campaign_export")
+# Empty for the bundled file, which has no bad rows.
+REJECTED = "rejected_leads"
 
 
 def settings_for(tmp_path: Path, leads: Path = DATA_DIR / "leads.csv") -> Settings:
@@ -35,7 +38,7 @@ def settings_for(tmp_path: Path, leads: Path = DATA_DIR / "leads.csv") -> Settin
 
 def materialize_everything(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
     """What the CLI does: register the file's companies, then one run over all of them."""
-    keys = company_keys(LeadSource(path=str(settings.leads_path)).read())
+    keys = company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
     sync_company_partitions(instance, keys)
     return materialize(
         [*ASSETS, *ASSET_CHECKS],
@@ -63,7 +66,7 @@ def table(settings: Settings, name: str) -> pd.DataFrame:
 def test_definitions_load() -> None:
     defs = build_definitions(Settings())
     assert defs.resolve_job_def(RANK_LEADS_JOB)
-    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == set(TABLES)
+    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == {*TABLES, REJECTED}
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +89,8 @@ def test_every_table_is_written(bundled_run: Settings) -> None:
     assert (raw["source_file"] == "leads.csv").all()
     for name in TABLES:
         assert len(table(bundled_run, name)) > 0, name
+    assert list(table(bundled_run, REJECTED).columns) == list(REJECTED_COLUMNS)
+    assert table(bundled_run, REJECTED).empty
     evaluations = table(bundled_run, "lead_evaluations")
     enriched = table(bundled_run, "enriched_leads")
     assert sorted(evaluations["lead_id"]) == sorted(enriched["lead_id"])
@@ -241,3 +246,22 @@ def test_the_quality_check_passes_on_the_bundled_labels(tmp_path: Path) -> None:
     metadata = checks[QUALITY_CHECK].metadata
     assert metadata["ndcg@3"].value >= 0.90
     assert metadata["labelled_leads"].value == 466
+
+
+def test_bad_rows_land_in_rejected_leads_while_the_good_rows_are_ranked(
+    tmp_path: Path, instance: DagsterInstance, write_leads
+) -> None:
+    leads = write_leads(
+        [
+            ("Acme", "Ana", "Ruiz", "VP Sales", "acme.com", "51-200", ""),
+            ("", "Bo", "Li", "CEO", "", "11-50", ""),
+            ("Acme", "Ana", "Ruiz", "VP Sales", "acme.com", "51-200", ""),
+        ]
+    )
+    settings = settings_for(tmp_path, leads)
+    assert materialize_everything(settings, instance).success
+    rejected = table(settings, REJECTED).sort_values("source_row")
+    assert rejected["source_row"].tolist() == [3, 4]
+    assert rejected["reason"].str.startswith(("no company", "duplicate of row 2")).all()
+    assert table(settings, "ranked_leads")["lead_id"].nunique() == 1
+    assert table(settings, "ranked_leads")["company_rank"].tolist() == [1]

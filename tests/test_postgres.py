@@ -25,7 +25,8 @@ from pipeline.definitions import ASSETS, RANK_LEADS_JOB, build_definitions
 from pipeline.enrichment import enrich_leads
 from pipeline.groq_client import GroqChat
 from pipeline.groq_config import load_groq_config
-from pipeline.leads import company_keys, read_leads_csv, with_identity
+from pipeline.lead_files import read_lead_file
+from pipeline.leads import company_keys
 from pipeline.llm_evaluation import HybridEvaluator
 from pipeline.llm_store import LlmStore
 from pipeline.mock_groq import MockGroq
@@ -57,7 +58,7 @@ def query(schema: str, statement: str, parameters: list[object] | None = None) -
 
 def run_job(settings: Settings, instance: DagsterInstance) -> None:
     sync_company_partitions(
-        instance, company_keys(LeadSource(path=str(settings.leads_path)).read())
+        instance, company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
     )
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
     assert job.execute_in_process(instance=instance, tags=full_range_tags(instance)).success
@@ -83,7 +84,7 @@ def test_the_whole_chain_lands_in_postgres_with_the_duckdb_ranking(
     with DagsterInstance.ephemeral() as other:
         result = build_definitions(duckdb_settings).resolve_job_def(RANK_LEADS_JOB)
         sync_company_partitions(
-            other, company_keys(LeadSource(path=str(DATA_DIR / "leads.csv")).read())
+            other, company_keys(LeadSource(path=str(DATA_DIR / "leads.csv")).read().leads)
         )
         done = result.execute_in_process(instance=other, tags=full_range_tags(other))
     expected = done.output_for_node("ranked_leads")[RANK_COLUMNS]
@@ -237,7 +238,7 @@ def test_the_llm_tables_live_in_postgres_too(
 ) -> None:
     server = groq_server(disagreement=0.0)
     config = load_groq_config(DATA_DIR / "groq.yaml")
-    leads = enrich_leads(with_identity(read_leads_csv(DATA_DIR / "leads.csv")), persona)
+    leads = enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
     store = LlmStore(Warehouse(POSTGRES_URL, pg_schema))
 
     def evaluate() -> int:

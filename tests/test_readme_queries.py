@@ -32,7 +32,7 @@ def rank_into(settings: Settings) -> None:
     """A full run, and the LLM tables (empty: the rules evaluator calls no model)."""
     with DagsterInstance.ephemeral() as instance:
         sync_company_partitions(
-            instance, company_keys(LeadSource(path=str(settings.leads_path)).read())
+            instance, company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
         )
         job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
         assert job.execute_in_process(instance=instance, tags=full_range_tags(instance)).success

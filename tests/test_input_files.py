@@ -1,0 +1,257 @@
+"""Real exports: encodings, delimiters, column names, broken rows; each case a file on disk."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.enrichment import enrich_leads
+from pipeline.evaluation import evaluate_with_rules
+from pipeline.lead_files import read_lead_file
+from pipeline.leads import LEAD_COLUMNS, LeadsFileError
+from pipeline.persona import Persona
+from pipeline.prompts import MAX_FIELD_CHARS, clean_field
+
+HEADER = (
+    "account_name,lead_first_name,lead_last_name,lead_job_title,account_domain,"
+    "account_employee_range,account_industry"
+)
+ROW_ACME = "Acme,Ana,Ruiz,VP Sales,acme.com,51-200,Software"
+ROW_GLOBEX = "Globex,Bo,Li,Head of Sales Development,globex.com,201-500,Software"
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str | bytes, str], Path]:
+    def write_file(content: str | bytes, name: str = "leads.csv") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+        return path
+
+    return write_file
+
+
+def lines(*rows: str, end: str = "\n") -> str:
+    return end.join(rows) + end
+
+
+def test_utf8(write) -> None:
+    read = read_lead_file(
+        write(lines(HEADER, ROW_ACME, "Zürich AG,Jörg,Müller,Geschäftsführer,zh.ch,11-50,"))
+    )
+    assert read.encoding == "utf-8"
+    assert read.leads["lead_last_name"].tolist() == ["Ruiz", "Müller"]
+
+
+def test_utf8_with_bom(write) -> None:
+    read = read_lead_file(write(codecs.BOM_UTF8 + lines(HEADER, ROW_ACME).encode("utf-8")))
+    assert read.encoding == "utf-8-sig"
+    assert "account_name" in read.columns and read.leads.loc[0, "account_name"] == "Acme"
+
+
+def test_windows_1252_is_detected_and_named(write) -> None:
+    text = lines(
+        HEADER, "Société Générale,Renée,Noël,Directrice commerciale,sg.fr,1001-5000,Banque"
+    )
+    read = read_lead_file(write(text.encode("cp1252")))
+    assert read.encoding == "cp1252"
+    assert read.leads.loc[0, "lead_first_name"] == "Renée"
+    assert "encoding cp1252" in read.describe()
+
+
+def test_utf16_with_bom(write) -> None:
+    read = read_lead_file(write(lines(HEADER, ROW_ACME).encode("utf-16")))
+    assert read.encoding == "utf-16" and len(read.leads) == 1
+
+
+def test_crlf_line_endings(write) -> None:
+    read = read_lead_file(write(lines(HEADER, ROW_ACME, ROW_GLOBEX, end="\r\n")))
+    assert read.leads["account_industry"].tolist() == ["Software", "Software"]
+    assert read.leads["source_row"].tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
+def test_other_delimiters(write, delimiter: str, name: str) -> None:
+    text = lines(*(row.replace(",", delimiter) for row in (HEADER, ROW_ACME, ROW_GLOBEX)))
+    read = read_lead_file(write(text))
+    assert read.delimiter == delimiter and f"{name}-separated" in read.describe()
+    assert read.leads["company_key"].tolist() == ["acme.com", "globex.com"]
+
+
+def test_quoted_commas_and_newlines_inside_fields(write) -> None:
+    text = lines(
+        HEADER,
+        '"Acme, Inc.",Ana,Ruiz,"VP Sales,\nEMEA",acme.com,51-200,Software',
+        ROW_GLOBEX,
+    )
+    read = read_lead_file(write(text))
+    assert read.leads.loc[0, "account_name"] == "Acme, Inc."
+    assert read.leads.loc[0, "lead_job_title"] == "VP Sales,\nEMEA"
+    # The second record starts on line 4: the first one spans two lines.
+    assert read.leads["source_row"].tolist() == [2, 4]
+
+
+@pytest.mark.parametrize("placeholder", ["", "undefined", "null", "N/A"])
+def test_empty_and_placeholder_titles_are_kept_and_never_relevant(
+    write, persona: Persona, placeholder: str
+) -> None:
+    read = read_lead_file(write(lines(HEADER, f"Acme,Ana,Ruiz,{placeholder},acme.com,51-200,")))
+    enriched = enrich_leads(read.leads, persona)
+    verdict = evaluate_with_rules(enriched, persona, "rules", datetime.now(UTC))
+    assert verdict.loc[0, "decision_basis"] == "empty_title"
+    assert not verdict.loc[0, "is_relevant"]
+
+
+def test_surrounding_spaces_are_trimmed_and_do_not_split_a_lead(write) -> None:
+    read = read_lead_file(
+        write(lines(HEADER, "  Acme , Ana ,Ruiz,  VP Sales ,acme.com , 51-200,Software"))
+    )
+    row = read.leads.iloc[0]
+    assert (row["account_name"], row["lead_first_name"], row["lead_job_title"]) == (
+        "Acme",
+        "Ana",
+        "VP Sales",
+    )
+    plain = read_lead_file(write(lines(HEADER, ROW_ACME), "plain.csv"))
+    assert row["lead_id"] == plain.leads.loc[0, "lead_id"]
+
+
+def test_the_same_person_twice_is_one_lead_and_the_duplicate_is_reported(write) -> None:
+    read = read_lead_file(
+        write(lines(HEADER, ROW_ACME, ROW_GLOBEX, ROW_ACME.replace("Ruiz", "RUIZ ")))
+    )
+    assert len(read.leads) == 2
+    (duplicate,) = read.rejected.itertuples(index=False)
+    assert duplicate.source_row == 4 and duplicate.reason.startswith("duplicate of row 2")
+
+
+def test_a_5000_character_title_is_kept_whole_and_capped_for_the_model(
+    write, persona: Persona
+) -> None:
+    title = "Head of Sales. " + "Passionate about growth and people. " * 150
+    read = read_lead_file(write(lines(HEADER, f"Acme,Ana,Ruiz,{title.strip()},acme.com,51-200,")))
+    kept = read.leads.loc[0, "lead_job_title"]
+    assert len(kept) > 5000
+    assert len(clean_field(kept, "title")) == MAX_FIELD_CHARS["title"]
+    enriched = enrich_leads(read.leads, persona)
+    assert enriched.loc[0, "title_role"] == "head of sales"
+
+
+def test_non_latin_scripts(write) -> None:
+    read = read_lead_file(
+        write(
+            lines(
+                HEADER,
+                "Яндекс,Иван,Петров,Директор по продажам,yandex.ru,10001+,IT",
+                "株式会社テスト,太郎,山田,営業部長,test.co.jp,51-200,",
+                "شركة,أحمد,علي,مدير المبيعات,sharika.sa,11-50,",
+            )
+        )
+    )
+    assert read.leads["lead_first_name"].tolist() == ["Иван", "太郎", "أحمد"]
+    assert read.leads["lead_id"].nunique() == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "the file is empty"),
+        ("\n\n  \n", "the file is empty"),
+        (lines(HEADER), "header but no leads"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+        ('{"leads": [{"name": "Ana"}]}', "looks like HTML or JSON"),
+        ("<html><body>Export failed</body></html>", "looks like HTML or JSON"),
+        ("just some words\nwithout any columns\n", "not a CSV"),
+    ],
+)
+def test_files_that_cannot_be_leads_are_refused_by_name(write, content, message: str) -> None:
+    with pytest.raises(LeadsFileError, match=message) as refused:
+        read_lead_file(write(content, "export.csv"))
+    assert "export.csv" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Company,First Name,Last Name,Job Title,Website,Employees,Industry",
+        "Company Name,First Name,Last Name,Title,Domain,# Employees,Industry",
+        "Account Name,first_name,LAST_NAME,Job title,Company Website,Company Size,Industry",
+    ],
+)
+def test_common_export_headers_map_to_ours(write, header: str) -> None:
+    read = read_lead_file(write(lines(header, ROW_ACME)))
+    assert read.leads.loc[0, "company_key"] == "acme.com"
+    assert read.leads.loc[0, "account_employee_range"] == "51-200"
+    assert set(read.columns) == set(LEAD_COLUMNS)
+    assert f"'{header.split(',')[0]}' -> account_name" in read.describe()
+
+
+def test_a_full_name_column_is_split(write) -> None:
+    read = read_lead_file(
+        write(lines("Full Name,Title,Company", "Ana María Ruiz,VP Sales,Acme", "Cher,CEO,Solo"))
+    )
+    assert read.leads["lead_first_name"].tolist() == ["Ana", "Cher"]
+    assert read.leads["lead_last_name"].tolist() == ["María Ruiz", ""]
+    assert read.columns["lead_first_name"] == "Full Name (split)"
+
+
+def test_an_unmappable_required_column_lists_what_was_found(write) -> None:
+    with pytest.raises(LeadsFileError) as refused:
+        read_lead_file(write(lines("Company,First Name,Last Name,Seniority", "Acme,Ana,Ruiz,VP")))
+    message = str(refused.value)
+    assert "missing required column 'lead_job_title'" in message
+    assert "found: Company, First Name, Last Name, Seniority" in message
+    assert "'job title'" in message
+
+
+def test_bad_rows_are_set_aside_with_line_and_reason_while_good_rows_proceed(write) -> None:
+    text = lines(
+        HEADER,
+        ROW_ACME,
+        "Broken,row,with,too,many,fields,here,and,more",
+        ",Bo,Li,CEO,,11-50,",
+        ROW_GLOBEX,
+    )
+    read = read_lead_file(write(text))
+    assert read.leads["company_key"].tolist() == ["acme.com", "globex.com"]
+    reasons = dict(zip(read.rejected["source_row"], read.rejected["reason"], strict=True))
+    assert reasons[3] == "9 fields where the header has 7"
+    assert reasons[4].startswith("no company")
+    assert read.rejected.set_index("source_row").loc[4, "column"] == "account_name"
+
+
+def test_strict_fails_on_the_first_bad_rows_naming_them(write) -> None:
+    path = write(lines(HEADER, ROW_ACME, ",Bo,Li,CEO,,11-50,"))
+    with pytest.raises(LeadsFileError, match=r"--strict: 1 bad row\(s\): line 3: no company"):
+        read_lead_file(path, strict=True)
+
+
+def test_a_file_of_only_bad_rows_is_refused(write) -> None:
+    with pytest.raises(LeadsFileError, match="no usable leads: 1 bad row"):
+        read_lead_file(write(lines(HEADER, ",Bo,Li,CEO,,11-50,")))
+
+
+@pytest.mark.parametrize(
+    ("employees", "band"),
+    [
+        ("1,001-5,000", "enterprise"),
+        ("5000+", "enterprise"),
+        ("10k+", "enterprise"),
+        ("51 - 200", "smb"),
+        ("350", "mid_market"),
+        ("11-50 employees", "startup"),
+        ("lots", "unknown"),
+        ("N/A", "unknown"),
+    ],
+)
+def test_employee_ranges_in_other_spellings(
+    write, persona: Persona, employees: str, band: str
+) -> None:
+    read = read_lead_file(write(lines(HEADER, f'Acme,Ana,Ruiz,VP Sales,acme.com,"{employees}",')))
+    assert enrich_leads(read.leads, persona).loc[0, "size_band"] == band
