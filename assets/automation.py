@@ -27,7 +27,6 @@ from pipeline.inbox import (
     archive,
     inbox_files,
     merge_into_lead_base,
-    read_leads,
     reject,
     write_lead_base,
 )
@@ -100,7 +99,8 @@ def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefiniti
                 files.append(file)
         if not files:
             return SkipReason(f"no new CSV files in {inbox}")
-        base = read_leads(settings.leads_path) if settings.leads_path.exists() else None
+        lead_base = settings.leads_path
+        base = read_lead_file(lead_base).leads if lead_base.exists() else None
         changed: set[str] = set()
         merged = []
         for file in files:

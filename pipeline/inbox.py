@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.lead_files import read_lead_file
 from pipeline.leads import LEAD_COLUMNS
 
 ARCHIVE_DIR = "archive"
@@ -51,11 +50,6 @@ def inbox_files(inbox: Path) -> list[InboxFile]:
 def _fingerprint(path: Path) -> str:
     digest = hashlib.sha256(path.name.encode("utf-8") + b"\0" + path.read_bytes())
     return digest.hexdigest()[:24]
-
-
-def read_leads(path: Path) -> pd.DataFrame:
-    """The file's usable leads with identities; a file-level problem raises LeadsFileError."""
-    return read_lead_file(path).leads
 
 
 def merge_into_lead_base(base: pd.DataFrame | None, incoming: pd.DataFrame) -> Merge:

@@ -113,6 +113,10 @@ class HybridEvaluator:
     batch_size: int
     log: Callable[[str], None] = print
 
+    def __post_init__(self) -> None:
+        # The same prefix for every call of the run (Groq caches it): built once.
+        self._system_prompt = persona_prompt(self.persona)
+
     def evaluate(
         self, leads: pd.DataFrame, evaluated_at: datetime
     ) -> tuple[pd.DataFrame, ModelStats]:
@@ -169,7 +173,7 @@ class HybridEvaluator:
         try:
             completion = self.chat.complete(
                 [
-                    {"role": "system", "content": persona_prompt(self.persona)},
+                    {"role": "system", "content": self._system_prompt},
                     {"role": "user", "content": message},
                 ],
                 batch_completion_budget(len(batch)),
