@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from assets.metadata import counts_by
-from pipeline.enrichment import duplicate_count, enrich_leads
+from pipeline.enrichment import enrich_leads
 from pipeline.leads import company_keys
 from pipeline.partitions import sync_company_partitions
 from pipeline.resources import LeadSource, PersonaSource
@@ -81,13 +81,10 @@ def ingest_lead_file(
 def enriched_leads(
     context: AssetExecutionContext, raw_leads: pd.DataFrame, persona: PersonaSource
 ) -> Output[pd.DataFrame]:
-    """One row per distinct lead (repeated rows dropped) with `size_band` and what the title
+    """One row per lead of `raw_leads` with `size_band` and what the title
     says: `title_role`, `title_seniority`, `title_departments`, `title_tags`, `title_flags`.
     Registers the lead base's companies as partitions and retires those that left it."""
     enriched = enrich_leads(raw_leads, persona.load())
-    duplicates = duplicate_count(raw_leads)
-    if duplicates:
-        context.log.warning(f"Dropped {duplicates} repeated lead row(s) (same lead_id)")
     companies = company_keys(enriched)
     sync = sync_company_partitions(context.instance, companies)
     context.log.info(
@@ -98,7 +95,6 @@ def enriched_leads(
         enriched,
         metadata={
             "rows": len(enriched),
-            "duplicates_dropped": duplicates,
             "leads_per_size_band": counts_by(enriched, "size_band"),
             "leads_per_seniority": counts_by(enriched, "title_seniority"),
         },

@@ -20,11 +20,11 @@ def split_values(joined: str) -> frozenset[str]:
 
 
 def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
-    """Drops repeated leads (same lead_id, first row kept) and adds what sizing and titles say.
+    """Adds what sizing and titles say to distinct leads (the file reader sets repeats aside).
 
     Work is done once per distinct employee range and per distinct title: files repeat both.
     """
-    leads = raw.drop_duplicates(subset="lead_id", keep="first").reset_index(drop=True)
+    leads = raw.reset_index(drop=True)
     bands = {
         value: size_band(value, persona.size_bands)
         for value in leads["account_employee_range"].unique()
@@ -51,7 +51,3 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
                 split_values(row["title_tags"]) | {persona.other_firm_tag}
             )
     return out
-
-
-def duplicate_count(raw: pd.DataFrame) -> int:
-    return int(raw["lead_id"].duplicated().sum())
