@@ -4,7 +4,6 @@ that records every finished run in `run_stats`."""
 import json
 
 from dagster import (
-    AddDynamicPartitionsRequest,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -32,14 +31,10 @@ from pipeline.inbox import (
 )
 from pipeline.lead_files import read_lead_file
 from pipeline.leads import LeadsFileError
-from pipeline.partitions import (
-    COMPANY_PARTITIONS_NAME,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    full_range_tags,
-)
+from pipeline.partitions import full_range_tags, range_tags
 from pipeline.run_history import TRIGGER_TAG, record_run
 from pipeline.settings import Settings
+from pipeline.shards import shards_of
 from pipeline.stores import Warehouse
 
 # The companies a sensor run covers, for the UI's run list (tags are capped in length).
@@ -55,7 +50,7 @@ def build_nightly_schedule(settings: Settings, job: JobDefinition) -> ScheduleDe
         execution_timezone=settings.schedule_timezone,
         default_status=DefaultScheduleStatus.STOPPED,
         description=(
-            "Re-ranks every registered company in one run "
+            "Re-ranks every company of the lead base in one run over all shards "
             f"({settings.schedule_cron}, {settings.schedule_timezone}). Unchanged leads cost "
             "nothing: the rules are cheap and model answers come from the cache."
         ),
@@ -63,11 +58,11 @@ def build_nightly_schedule(settings: Settings, job: JobDefinition) -> ScheduleDe
     def nightly_rerank(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         # A plain ScheduleDefinition on this partitioned job fails at run time: the run must
         # name its partition range.
-        try:
-            tags = full_range_tags(context.instance)
-        except ValueError as empty:
-            return SkipReason(f"{empty}; drop a leads file in the inbox or run the CLI first")
-        return RunRequest(tags={**tags, TRIGGER_TAG: "schedule"})
+        if not settings.leads_path.exists():
+            return SkipReason(
+                f"no lead base at {settings.leads_path}: drop a leads file in the inbox first"
+            )
+        return RunRequest(tags={**full_range_tags(), TRIGGER_TAG: "schedule"})
 
     return nightly_rerank
 
@@ -82,9 +77,9 @@ def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefiniti
         default_status=DefaultSensorStatus.STOPPED,
         description=(
             f"Watches {inbox} for CSV files: merges each into the lead base "
-            f"({settings.leads_path}), registers new companies, and requests one run over "
-            "exactly the companies whose leads changed. Files are archived; unreadable ones "
-            "go to rejected/ with a reason."
+            f"({settings.leads_path}) and requests one run over the shards of the companies "
+            "whose leads changed. Files are archived; unreadable ones go to rejected/ with a "
+            "reason."
         ),
     )
     def lead_inbox(context: SensorEvaluationContext) -> SensorResult | SkipReason:
@@ -129,41 +124,25 @@ def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefiniti
         if not changed:
             return SensorResult(skip_reason="no company's leads changed", cursor=cursor)
         keys = sorted(changed)
+        # One run, because every run also re-ranks the whole base. Dagster runs a contiguous
+        # range of partitions, so it spans the changed shards from first to last; unchanged
+        # leads in between cost a rules pass or a cache hit.
+        tags = range_tags(shards_of(keys))
         return SensorResult(
             run_requests=[
                 RunRequest(
                     run_key=f"inbox-{len(seen)}-{keys[0]}-{keys[-1]}",
                     tags={
-                        RANGE_START_TAG: keys[0],
-                        RANGE_END_TAG: keys[-1],
+                        **tags,
                         TRIGGER_TAG: "sensor",
                         COMPANIES_TAG: ",".join(keys)[:_TAG_LIMIT],
                     },
                 )
             ],
-            dynamic_partitions_requests=_move_to_the_end(context, keys),
             cursor=cursor,
         )
 
     return lead_inbox
-
-
-def _move_to_the_end(
-    context: SensorEvaluationContext, keys: list[str]
-) -> list[AddDynamicPartitionsRequest]:
-    """Changed companies registered last, so one partition range covers exactly them.
-
-    Dagster runs a partition range, never an arbitrary set: a backfill of scattered keys
-    becomes one run per contiguous range. A known company is removed here, and every changed
-    company is added back by the tick's result, which puts them at the end of the order (one
-    result may not both remove and add a key). Materialization history stays with the key; if
-    the tick failed in between, the next run's `enriched_leads` registers the company again.
-    """
-    registered = set(context.instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME))
-    for key in keys:
-        if key in registered:
-            context.instance.delete_dynamic_partition(COMPANY_PARTITIONS_NAME, key)
-    return [AddDynamicPartitionsRequest(COMPANY_PARTITIONS_NAME, keys)]
 
 
 def build_run_stats_sensors(settings: Settings, job: JobDefinition) -> list[SensorDefinition]:

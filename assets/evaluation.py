@@ -1,4 +1,4 @@
-"""Evaluation: every lead judged against the persona, one partition per company."""
+"""Evaluation: every lead judged against the persona, one partition per company shard."""
 
 import pandas as pd
 from dagster import (
@@ -12,11 +12,12 @@ from dagster import (
 
 from assets.metadata import counts_by
 from pipeline.llm_evaluation import EvaluationIncomplete
-from pipeline.partitions import company_partitions
+from pipeline.partitions import company_shards
 from pipeline.resources import LeadEvaluator, PersonaSource
 
 # Every step that may call Groq claims a slot of this pool; dagster.yaml gives it one slot,
-# so two runs never spend the same API budget at once.
+# so two runs of one instance take turns. Runs that must overlap (on several machines) share
+# the key's budget through PostgreSQL instead (pipeline/shared_budget.py).
 GROQ_POOL = "groq"
 
 
@@ -24,10 +25,10 @@ GROQ_POOL = "groq"
     group_name="evaluation",
     kinds={"duckdb", "groq"},
     owners=["team:sales-ops"],
-    partitions_def=company_partitions,
+    partitions_def=company_shards,
     backfill_policy=BackfillPolicy.single_run(),
     pool=GROQ_POOL,
-    metadata={"partition_expr": "company_key"},
+    metadata={"partition_expr": "company_shard"},
 )
 def lead_evaluations(
     context: AssetExecutionContext,
@@ -35,15 +36,17 @@ def lead_evaluations(
     persona: PersonaSource,
     evaluator: LeadEvaluator,
 ) -> Output[pd.DataFrame]:
-    """One row per lead of the run's companies: `relevance_score` (0-100), `is_relevant`,
-    `reasoning`, `department_fit`, `seniority_fit`, `evaluator` (rules, groq or
+    """One row per lead of the run's company shards: `relevance_score` (0-100),
+    `is_relevant`, `reasoning`, `department_fit`, `seniority_fit`, `evaluator` (rules, groq or
     rules_fallback), `decision_basis`, `model`, `fallback_reason`, `evaluated_at`. A run over
-    a range of companies replaces exactly those companies' rows."""
-    companies = set(context.partition_keys)
-    leads = enriched_leads[enriched_leads["company_key"].isin(companies)]
+    a range of shards replaces exactly those shards' rows, so a company that left the lead
+    base loses its rows with its shard's next run."""
+    shards = set(context.partition_keys)
+    leads = enriched_leads[enriched_leads["company_shard"].isin(shards)]
+    companies = leads["company_key"].nunique()
     context.log.info(
         f"Evaluator: {evaluator.evaluator_name} ({evaluator.selected_because}); "
-        f"{len(leads)} leads at {len(companies)} companies"
+        f"{len(leads)} leads at {companies} companies in {len(shards)} shards"
     )
     try:
         evaluated = evaluator.evaluate(leads, persona.load(), context.run.run_id)
@@ -63,7 +66,8 @@ def lead_evaluations(
         evaluations,
         metadata={
             "rows": len(evaluations),
-            "companies": len(companies),
+            "companies": companies,
+            "shards": len(shards),
             "relevant": int(evaluations["is_relevant"].sum()),
             "evaluator_mix": counts_by(evaluations, "evaluator"),
             "decided_by": counts_by(evaluations, "decision_basis"),

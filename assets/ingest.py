@@ -13,8 +13,6 @@ from dagster import (
 
 from assets.metadata import counts_by
 from pipeline.enrichment import enrich_leads
-from pipeline.leads import company_keys
-from pipeline.partitions import sync_company_partitions
 from pipeline.resources import LeadSource, PersonaSource
 
 
@@ -82,19 +80,17 @@ def enriched_leads(
     context: AssetExecutionContext, raw_leads: pd.DataFrame, persona: PersonaSource
 ) -> Output[pd.DataFrame]:
     """One row per lead of `raw_leads` with `size_band` and what the title
-    says: `title_role`, `title_seniority`, `title_departments`, `title_tags`, `title_flags`.
-    Registers the lead base's companies as partitions and retires those that left it."""
+    says: `title_role`, `title_seniority`, `title_departments`, `title_tags`, `title_flags`;
+    and `company_shard`, the partition of the company's evaluations."""
     enriched = enrich_leads(raw_leads, persona.load())
-    companies = company_keys(enriched)
-    sync = sync_company_partitions(context.instance, companies)
-    context.log.info(
-        f"Companies: {len(companies)} "
-        f"({len(sync.added)} new partitions, {len(sync.removed)} retired)"
-    )
+    companies = enriched["company_key"].nunique()
+    shards = enriched["company_shard"].nunique()
+    context.log.info(f"Companies: {companies} in {shards} shards")
     return Output(
         enriched,
         metadata={
             "rows": len(enriched),
+            "companies": companies,
             "leads_per_size_band": counts_by(enriched, "size_band"),
             "leads_per_seniority": counts_by(enriched, "title_seniority"),
         },

@@ -56,6 +56,8 @@ class Outcome:
     usd: float
     wall_s: float
     stopped_by: str = ""
+    # Leads the rules left to the model (the seed design sends every lead).
+    sent_to_model: int = 0
 
     def as_dict(self, limits: RateLimits, minute_s: float) -> dict[str, object]:
         tokens = self.usage.prompt_tokens + self.usage.completion_tokens
@@ -97,7 +99,14 @@ def ours(leads: pd.DataFrame, persona: Persona, chat: GroqChat, store: LlmStore)
     started = time.monotonic()
     evaluator = HybridEvaluator(persona, chat, store, "bench", batch_size=40, log=lambda _: None)
     _, stats = evaluator.evaluate(leads, datetime.now(UTC))
-    return Outcome(len(leads), stats.calls, stats.usage, stats.usd, time.monotonic() - started)
+    return Outcome(
+        len(leads),
+        stats.calls,
+        stats.usage,
+        stats.usd,
+        time.monotonic() - started,
+        sent_to_model=stats.sent_to_model,
+    )
 
 
 def seed(leads: pd.DataFrame, chat: GroqChat, minute_s: float) -> Outcome:

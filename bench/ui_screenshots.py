@@ -24,14 +24,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from dagster import DagsterInstance
-
 from pipeline.instance import local_instance_config
-from pipeline.leads import company_keys
-from pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, sync_company_partitions
-from pipeline.resources import LeadSource
+from pipeline.partitions import full_range_tags
 from pipeline.run_history import TRIGGER_TAG
-from pipeline.settings import DATA_DIR, PROJECT_ROOT
+from pipeline.settings import PROJECT_ROOT
 
 PAGES = {
     # The lineage around lead_evaluations: all five assets, in their groups.
@@ -169,9 +165,6 @@ def take_screenshots(out: Path, chromium: str) -> list[Path]:
             "PERSONA_RANKER_EXPORT": str(Path(scratch) / "campaign.csv"),
             "PERSONA_RANKER_EVALUATOR": "rules",
         }
-        keys = company_keys(LeadSource(path=str(DATA_DIR / "leads.csv")).read().leads)
-        with DagsterInstance.from_config(str(home)) as instance:
-            sync_company_partitions(instance, keys)
         port = free_port()
         dagster = str(Path(sys.executable).with_name("dagster"))
         server = subprocess.Popen(
@@ -184,7 +177,7 @@ def take_screenshots(out: Path, chromium: str) -> list[Path]:
         )
         try:
             wait_for_server(port, server)
-            tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1], TRIGGER_TAG: "manual"}
+            tags = {**full_range_tags(), TRIGGER_TAG: "manual"}
             run_id = launch_ranking(port, tags)
             status = wait_for_run(port, run_id)
             if status != "SUCCESS":

@@ -19,16 +19,17 @@ from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_config import load_groq_config
 from pipeline.instance import ensure_dagster_home, project_instance, release_abandoned_runs
 from pipeline.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
-from pipeline.leads import LeadsFileError, company_keys
+from pipeline.leads import LeadsFileError, companies_named
 from pipeline.metrics import judge, score_ranking
 from pipeline.mock_groq import FAULTS, MockGroq, MockSettings
-from pipeline.partitions import full_range_tags, sync_company_partitions
+from pipeline.partitions import full_range_tags, range_tags
 from pipeline.persona import PersonaError, load_persona
 from pipeline.quality_report import format_quality
 from pipeline.ratelimit import RateLimits
 from pipeline.resources import LeadSource
 from pipeline.run_history import TRIGGER_TAG, record_run
 from pipeline.settings import ENV_DATABASE_URL, EVALUATOR_CHOICES, PROJECT_ROOT, Settings
+from pipeline.shards import shards_of
 from pipeline.stores import Warehouse, WarehouseUnreachable, is_postgres_url
 from pipeline.summary import format_summary, format_usage
 
@@ -52,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="fail on any bad row instead of setting it aside in rejected_leads",
+    )
+    run.add_argument(
+        "--company",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="re-evaluate only this company's shard (repeatable); the others keep their "
+        "evaluations and the ranking is rebuilt over all",
     )
     evaluate = commands.add_parser(
         "eval", help="score the ranking against an expert's labels (a temporary warehouse)"
@@ -118,13 +127,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return replace(Settings.from_env(), **overrides)
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, companies: Sequence[str] = ()) -> int:
     # Read both inputs before anything is recorded: a bad file stops here, nothing half-run.
     load_persona(settings.persona_path)
     leads = LeadSource(path=str(settings.leads_path), strict=settings.strict_input).read().leads
+    tags = (
+        range_tags(shards_of(companies_named(leads, list(companies))))
+        if companies
+        else full_range_tags()
+    )
     # A stopped database fails here, before a run is recorded: the previous tables stay.
     Warehouse(settings.warehouse_location, settings.warehouse_schema).check()
-    result = _rank(settings, project_instance(), company_keys(leads), trigger="cli")
+    result = _rank(settings, project_instance(), tags, trigger="cli")
     if result is None:
         return 1
     print()
@@ -143,17 +157,17 @@ def run(settings: Settings) -> int:
 
 
 def _rank(
-    settings: Settings, instance: DagsterInstance, companies: list[str], trigger: str
+    settings: Settings, instance: DagsterInstance, tags: dict[str, str], trigger: str
 ) -> ExecuteInProcessResult | None:
-    """One run of the rank_leads job over every company; None (errors printed) on failure."""
+    """One run of the rank_leads job over a range of shards; None (errors printed) on
+    failure."""
     for run_id in release_abandoned_runs(instance):
         print(f"Released run {run_id}: its process died mid-run", file=sys.stderr)
-    sync_company_partitions(instance, companies)
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
     result = job.execute_in_process(
         instance=instance,
         run_config=_RUN_CONFIG,
-        tags={**full_range_tags(instance), TRIGGER_TAG: trigger},
+        tags={**tags, TRIGGER_TAG: trigger},
         raise_on_error=False,
     )
     try:
@@ -176,7 +190,7 @@ def _rank(
 
 
 def _model_usage(result: ExecuteInProcessResult) -> dict[str, object]:
-    """The Groq figures of the run's lead_evaluations (every partition carries the same)."""
+    """The Groq figures of the run's lead_evaluations (every shard carries the same)."""
     for materialization in result.asset_materializations_for_node("lead_evaluations"):
         metadata = {key: value.value for key, value in materialization.metadata.items()}
         return metadata if "calls" in metadata else {}
@@ -199,7 +213,7 @@ def evaluate(settings: Settings, k: int, loco: bool, as_json: bool) -> int:
             export_path=workspace / "campaign.csv",
         )
         with DagsterInstance.ephemeral() as instance:
-            result = _rank(isolated, instance, sorted(set(labels["company_key"])), trigger="eval")
+            result = _rank(isolated, instance, full_range_tags(), trigger="eval")
             if result is None:
                 return 1
             ranked = result.output_for_node("ranked_leads")
@@ -268,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return evaluate(_settings(args), args.k, args.loco, args.json)
         if args.command == "mock-groq":
             return mock_groq(args)
-        return run(_settings(args))
+        return run(_settings(args), args.company)
     except (
         LeadsFileError,
         LabelsFileError,

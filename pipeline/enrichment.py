@@ -6,6 +6,7 @@ import pandas as pd
 
 from pipeline.companies import is_same_company
 from pipeline.persona import Persona
+from pipeline.shards import shard_of
 from pipeline.sizing import size_band
 from pipeline.titles import parse_title
 
@@ -20,7 +21,8 @@ def split_values(joined: str) -> frozenset[str]:
 
 
 def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
-    """Adds what sizing and titles say to distinct leads (the file reader sets repeats aside).
+    """Adds the company's shard and what sizing and titles say to distinct leads (the file
+    reader sets repeats aside).
 
     Work is done once per distinct employee range and per distinct title: files repeat both.
     """
@@ -31,6 +33,9 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     }
     profiles = {title: parse_title(title, persona) for title in leads["lead_job_title"].unique()}
     out = leads.copy()
+    out["company_shard"] = out["company_key"].map(
+        {key: shard_of(key) for key in out["company_key"].unique()}
+    )
     out["size_band"] = out["account_employee_range"].map(bands)
     titles = out["lead_job_title"]
     out["title_role"] = titles.map({t: p.role_text for t, p in profiles.items()})

@@ -88,5 +88,18 @@ def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def company_keys(frame: pd.DataFrame) -> list[str]:
-    """Distinct company keys in sorted order (the partition order)."""
+    """Distinct company keys in sorted order."""
     return sorted(set(frame["company_key"]))
+
+
+def companies_named(frame: pd.DataFrame, names: list[str]) -> list[str]:
+    """The company keys that these names (a company key, a domain or an account name, in any
+    case or spacing) denote in the leads; a name matching none is an error naming it."""
+    by_name: dict[str, set[str]] = {}
+    for key, account in zip(frame["company_key"], frame["account_name"], strict=True):
+        by_name.setdefault(identity_text(key), set()).add(key)
+        by_name.setdefault(identity_text(account), set()).add(key)
+    unknown = [name for name in names if identity_text(name) not in by_name]
+    if unknown:
+        raise ValueError(f"no company named {', '.join(map(repr, unknown))} in the leads")
+    return sorted(set().union(*(by_name[identity_text(name)] for name in names)))

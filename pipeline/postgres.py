@@ -32,6 +32,7 @@ from dagster._core.storage.db_io_manager import (
 from psycopg2 import sql
 from pydantic import Field
 
+from pipeline.table_layout import older_partitioning_message, written_under_older_partitioning
 from pipeline.transactions import committing
 from pipeline.views import view_statements
 
@@ -39,7 +40,7 @@ from pipeline.views import view_statements
 PRIMARY_KEYED_TABLES = frozenset(
     {"enriched_leads", "lead_evaluations", "ranked_leads", "campaign_export"}
 )
-INDEXED_COLUMNS = ("company_key", "company_rank")
+INDEXED_COLUMNS = ("company_key", "company_shard", "company_rank")
 _NULL = r"\N"
 _CONNECT_TIMEOUT_S = 10
 # psycopg2 type codes (PostgreSQL OIDs) read back into the dtypes DuckDB gives.
@@ -73,13 +74,28 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, *parts[2:]))
 
 
+def connect(url: str) -> Any:
+    """A psycopg2 connection; the password, if any, comes from the URL or from PGPASSWORD /
+    ~/.pgpass."""
+    return psycopg2.connect(psycopg2_dsn(url), connect_timeout=_CONNECT_TIMEOUT_S)
+
+
 @contextmanager
 def pg_transaction(url: str) -> Iterator[Any]:
     """A cursor inside one transaction: committed when the block ends, rolled back if it
-    raises. The password, if any, comes from the URL or from PGPASSWORD / ~/.pgpass."""
-    connection = psycopg2.connect(psycopg2_dsn(url), connect_timeout=_CONNECT_TIMEOUT_S)
-    with committing(connection), connection.cursor() as cursor:
+    raises."""
+    with committing(connect(url)) as connection, connection.cursor() as cursor:
         yield cursor
+
+
+def table_columns(cursor: Any, schema: str, table: str) -> list[str]:
+    """The table's column names; none when it does not exist."""
+    cursor.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = %s and table_name = %s",
+        [schema, table],
+    )
+    return [row[0] for row in cursor.fetchall()]
 
 
 def table_exists(cursor: Any, schema: str, table: str) -> bool:
@@ -140,7 +156,12 @@ class PostgresClient(DbClient):
     def delete_table_slice(
         context: OutputContext, table_slice: TableSlice, connection: Any
     ) -> None:
-        if not table_exists(connection, table_slice.schema, table_slice.table):
+        columns = table_columns(connection, table_slice.schema, table_slice.table)
+        if not columns:
+            return
+        if written_under_older_partitioning(table_slice, columns):
+            context.log.warning(older_partitioning_message(table_slice))
+            connection.execute(sql.SQL("delete from {}").format(_identifier(table_slice)))
             return
         where, parameters = _partition_filter(table_slice.partition_dimensions)
         connection.execute(
@@ -277,12 +298,7 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
     @staticmethod
     def _add_new_columns(connection: Any, table_slice: TableSlice, frame: pd.DataFrame) -> None:
         """Columns a newer version of the project adds; old rows hold NULL in them."""
-        connection.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = %s and table_name = %s",
-            [table_slice.schema, table_slice.table],
-        )
-        existing = {row[0] for row in connection.fetchall()}
+        existing = set(table_columns(connection, table_slice.schema, table_slice.table))
         for name, dtype in frame.dtypes.items():
             if name not in existing:
                 connection.execute(

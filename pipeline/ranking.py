@@ -30,6 +30,7 @@ RANKED_LEADS_COLUMNS: tuple[str, ...] = (
     "decision_basis",
     "persona_fingerprint",
     "source_file",
+    "company_shard",
 )
 
 CAMPAIGN_COLUMNS: tuple[str, ...] = (
@@ -97,7 +98,9 @@ def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.
     Evaluations of leads no longer in the lead base are ignored, so a company that left the
     base keeps no ranks.
     """
-    evaluation_columns = [c for c in evaluations.columns if c != "company_key"]
+    evaluation_columns = [
+        c for c in evaluations.columns if c not in ("company_key", "company_shard")
+    ]
     merged = enriched.merge(
         evaluations[evaluation_columns], on="lead_id", how="left", validate="one_to_one"
     )
@@ -107,7 +110,7 @@ def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.
         shown = ", ".join(companies[:10]) + (" ..." if len(companies) > 10 else "")
         raise MissingEvaluationsError(
             f"{len(missing)} lead(s) at {len(companies)} compan(ies) have no evaluation "
-            f"({shown}); materialize lead_evaluations for those partitions first"
+            f"({shown}); materialize lead_evaluations for their shards first"
         )
     merged = merged.astype(
         {

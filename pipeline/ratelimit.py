@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -54,12 +56,78 @@ class BudgetExhausted(Exception):
 class Spend:
     expires_at: float
     tokens: int
+    # The row that holds it, when a shared ledger keeps the budget.
+    row_id: int | None = None
+
+
+class Book(Protocol):
+    """One account's last minute, read and changed under the ledger's lock."""
+
+    now: float
+    calls: list[Spend]  # each is a request and its tokens
+    corrections: list[Spend]  # tokens the server counted that we did not
+    blocked_until: float
+    blocked_reason: str
+
+    def add_call(self, expires_at: float, tokens: int) -> Spend: ...
+
+    def add_correction(self, expires_at: float, tokens: int) -> None: ...
+
+    def settle(self, spend: Spend, expires_at: float, tokens: int) -> None: ...
+
+    def block(self, until: float, reason: str) -> None: ...
+
+
+class Ledger(Protocol):
+    """Where the budget lives: `open()` yields the account's book under a lock, with expired
+    spends gone and `now` read from the ledger's clock."""
+
+    def open(self) -> AbstractContextManager[Book]: ...
+
+
+class MemoryBook:
+    """The budget of one process."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.now = 0.0
+        self.calls: list[Spend] = []
+        self.corrections: list[Spend] = []
+        self.blocked_until = 0.0
+        self.blocked_reason = ""
+
+    @contextmanager
+    def open(self) -> Iterator[MemoryBook]:
+        with self._lock:
+            self.now = self._clock()
+            self.calls = [spend for spend in self.calls if spend.expires_at > self.now]
+            self.corrections = [s for s in self.corrections if s.expires_at > self.now]
+            yield self
+
+    def add_call(self, expires_at: float, tokens: int) -> Spend:
+        spend = Spend(expires_at, tokens)
+        self.calls.append(spend)
+        return spend
+
+    def add_correction(self, expires_at: float, tokens: int) -> None:
+        self.corrections.append(Spend(expires_at, tokens))
+
+    def settle(self, spend: Spend, expires_at: float, tokens: int) -> None:
+        spend.expires_at = expires_at
+        spend.tokens = tokens
+
+    def block(self, until: float, reason: str) -> None:
+        if until > self.blocked_until:
+            self.blocked_until = until
+            self.blocked_reason = reason
 
 
 class RateLimiter:
     """Admits a call once the last minute's requests and tokens leave room for it.
 
-    Thread-safe: one limiter is shared by every call of a run. `minute_s` shrinks the minute
+    Thread-safe. The budget lives in a ledger: this process's memory by default, or a store
+    that several processes share (`pipeline.shared_budget`). `minute_s` shrinks the minute
     for benchmarks against a time-scaled server.
     """
 
@@ -69,16 +137,12 @@ class RateLimiter:
         minute_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        ledger: Ledger | None = None,
     ) -> None:
         self.limits = limits
         self.minute_s = minute_s
-        self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self._calls: list[Spend] = []  # each is a request and its tokens
-        self._corrections: list[Spend] = []  # tokens the server counted that we did not
-        self._blocked_until = 0.0
-        self._blocked_reason = ""
+        self._ledger = ledger or MemoryBook(clock)
 
     def acquire(self, tokens: int, max_wait_s: float = float("inf")) -> Spend:
         """Blocks until a call of `tokens` fits; returns its spend so that `settle` can
@@ -87,78 +151,66 @@ class RateLimiter:
         budget is let through alone: the server answers 413 and the caller splits it."""
         tokens = min(tokens, self.limits.tokens_per_minute)
         while True:
-            with self._lock:
-                now = self._clock()
-                self._expire(now)
-                blocked = self._blocked_until - now
+            with self._ledger.open() as book:
+                blocked = book.blocked_until - book.now
                 if blocked > max_wait_s:
-                    raise BudgetExhausted(blocked, self._blocked_reason)
-                wait = max(blocked, self._window_wait(now, tokens))
+                    raise BudgetExhausted(blocked, book.blocked_reason)
+                wait = max(blocked, window_wait(book, self.limits, tokens))
                 if wait <= 0:
-                    spend = Spend(now + self.minute_s, tokens)
-                    self._calls.append(spend)
-                    return spend
+                    return book.add_call(book.now + self.minute_s, tokens)
             self._sleep(wait)
 
     def settle(self, spend: Spend, actual_tokens: int) -> None:
         """Replaces a call's estimate with what the server counted, and starts its minute when
         the answer arrived: the server logged the call at some moment between sending and
         answering, so counting from the answer never frees the budget before the server does."""
-        with self._lock:
-            spend.tokens = actual_tokens
-            spend.expires_at = self._clock() + self.minute_s
+        with self._ledger.open() as book:
+            book.settle(spend, book.now + self.minute_s, actual_tokens)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Aligns with the server's own count from Groq's `x-ratelimit-*` headers: tokens left
         this minute (and when they reset), requests left today (and when they reset)."""
-        with self._lock:
-            now = self._clock()
-            self._expire(now)
+        with self._ledger.open() as book:
             remaining = _int_header(headers, "x-ratelimit-remaining-tokens")
             if remaining is not None:
-                ours = self.limits.tokens_per_minute - self._tokens_spent()
+                ours = self.limits.tokens_per_minute - tokens_spent(book)
                 if remaining < ours:
                     # Spent by another client of the same key: counted until the server's reset.
                     reset = _duration_header(headers, "x-ratelimit-reset-tokens")
-                    expires = now + min(reset or self.minute_s, self.minute_s)
-                    self._corrections.append(Spend(expires, ours - remaining))
+                    expires = book.now + min(reset or self.minute_s, self.minute_s)
+                    book.add_correction(expires, ours - remaining)
             requests_left = _int_header(headers, "x-ratelimit-remaining-requests")
             requests_reset = _duration_header(headers, "x-ratelimit-reset-requests")
             if requests_left == 0 and requests_reset:
-                self._block(now + requests_reset, "daily request cap reached")
+                book.block(book.now + requests_reset, "daily request cap reached")
 
     def pause(self, seconds: float, reason: str) -> None:
         """No call before `seconds` from now (a 429's `retry-after`)."""
-        with self._lock:
-            self._block(self._clock() + seconds, reason)
+        with self._ledger.open() as book:
+            book.block(book.now + seconds, reason)
 
-    def _block(self, until: float, reason: str) -> None:
-        if until > self._blocked_until:
-            self._blocked_until = until
-            self._blocked_reason = reason
 
-    def _expire(self, now: float) -> None:
-        self._calls = [spend for spend in self._calls if spend.expires_at > now]
-        self._corrections = [spend for spend in self._corrections if spend.expires_at > now]
+def tokens_spent(book: Book) -> int:
+    return sum(spend.tokens for spend in (*book.calls, *book.corrections))
 
-    def _tokens_spent(self) -> int:
-        return sum(spend.tokens for spend in (*self._calls, *self._corrections))
 
-    def _window_wait(self, now: float, tokens: int) -> float:
-        waits = [0.0]
-        over = len(self._calls) - self.limits.requests_per_minute
-        if over >= 0:
-            expiries = sorted(spend.expires_at for spend in self._calls)
-            waits.append(expiries[over] - now)
-        excess = self._tokens_spent() + tokens - self.limits.tokens_per_minute
-        if excess > 0:
-            freed = 0
-            for spend in sorted((*self._calls, *self._corrections), key=lambda s: s.expires_at):
-                freed += spend.tokens
-                if freed >= excess:
-                    waits.append(spend.expires_at - now)
-                    break
-        return max(waits)
+def window_wait(book: Book, limits: RateLimits, tokens: int) -> float:
+    """Seconds until one more request of `tokens` fits in the book's minute."""
+    now = book.now
+    waits = [0.0]
+    over = len(book.calls) - limits.requests_per_minute
+    if over >= 0:
+        expiries = sorted(spend.expires_at for spend in book.calls)
+        waits.append(expiries[over] - now)
+    excess = tokens_spent(book) + tokens - limits.tokens_per_minute
+    if excess > 0:
+        freed = 0
+        for spend in sorted((*book.calls, *book.corrections), key=lambda s: s.expires_at):
+            freed += spend.tokens
+            if freed >= excess:
+                waits.append(spend.expires_at - now)
+                break
+    return max(waits)
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -177,12 +229,22 @@ def _duration_header(headers: Mapping[str, str], name: str) -> float | None:
         return None
 
 
-_SHARED: dict[tuple[str, RateLimits, float], RateLimiter] = {}
+_SHARED: dict[tuple[str, RateLimits, float, str], RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_limiter(account: str, limits: RateLimits, minute_s: float = 60.0) -> RateLimiter:
-    """One limiter per account, model and limits in this process: every partition and every
-    step of a run draws on the same budget."""
+def shared_limiter(
+    account: str,
+    limits: RateLimits,
+    minute_s: float = 60.0,
+    ledger: Callable[[], Ledger] | None = None,
+    ledger_id: str = "memory",
+) -> RateLimiter:
+    """One limiter per account, model, limits and ledger in this process: every shard and
+    every step of a run draws on the same budget. `ledger` makes the budget live outside the
+    process (identified by `ledger_id`), shared with every other process using it."""
+    key = (account, limits, minute_s, ledger_id)
     with _SHARED_LOCK:
-        return _SHARED.setdefault((account, limits, minute_s), RateLimiter(limits, minute_s))
+        if key not in _SHARED:
+            _SHARED[key] = RateLimiter(limits, minute_s, ledger=ledger() if ledger else None)
+        return _SHARED[key]

@@ -24,9 +24,10 @@ from pipeline.lead_files import LeadFile, read_lead_file
 from pipeline.llm_evaluation import EVALUATOR_MODEL, EVALUATOR_RULES, HybridEvaluator
 from pipeline.llm_store import LlmStore
 from pipeline.persona import Persona, load_persona
-from pipeline.ratelimit import shared_limiter
+from pipeline.ratelimit import RateLimiter, RateLimits, shared_limiter
 from pipeline.settings import DEFAULT_MODEL, ENV_DATABASE_URL, GROQ_KEY_VARIABLE, Settings
-from pipeline.stores import Warehouse
+from pipeline.shared_budget import PostgresLedger
+from pipeline.stores import Warehouse, is_postgres_url
 
 _LOG = get_dagster_logger("persona_ranker")
 
@@ -143,12 +144,27 @@ class GroqEvaluator(LeadEvaluator):
         return GroqChat(
             client=self._client or self._new_client(),
             model=self.model,
-            limiter=shared_limiter(self._account(), config.limits(self.tier), self.minute_s),
+            limiter=self._limiter(config.limits(self.tier)),
             config=config,
             reasoning_effort=self.reasoning_effort,
             max_attempts=self.max_attempts,
             max_wait_s=self.max_wait_s,
             backoff_s=self.backoff_s,
+        )
+
+    def _limiter(self, limits: RateLimits) -> RateLimiter:
+        """With the warehouse on PostgreSQL, the budget lives there too, shared by every
+        process and machine that spends this key; with DuckDB, by this process's runs."""
+        account = self._account()
+        if not is_postgres_url(self.warehouse):
+            return shared_limiter(account, limits, self.minute_s)
+        url, schema = self.warehouse, self.warehouse_schema
+        return shared_limiter(
+            account,
+            limits,
+            self.minute_s,
+            ledger=lambda: PostgresLedger(url, schema, account),
+            ledger_id=hashlib.sha256(f"{url}|{schema}".encode()).hexdigest(),
         )
 
     def _account(self) -> str:

@@ -69,17 +69,19 @@ def run_stats_row(instance: DagsterInstance, run_id: str) -> dict[str, Any]:
 
 
 def _asset_metadata(instance: DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
-    """Each asset's metadata in the run (a partitioned asset: its first partition's, which
-    every partition of the run shares)."""
+    """Each single-output asset's metadata in the run, by step name.
+
+    Read from the steps' output events, one per asset, rather than the materializations,
+    which a partitioned asset records once per partition.
+    """
     found: dict[str, dict[str, Any]] = {}
-    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
-        materialization = entry.asset_materialization
-        if materialization is None:
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.STEP_OUTPUT):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
             continue
-        name = materialization.asset_key.to_user_string()
-        found.setdefault(
-            name, {key: value.value for key, value in materialization.metadata.items()}
-        )
+        output = event.step_output_data
+        if output.step_output_handle.output_name == "result":
+            found[event.step_key] = {key: value.value for key, value in output.metadata.items()}
     return found
 
 

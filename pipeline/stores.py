@@ -6,10 +6,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg2
+
 from pipeline.postgres import pg_transaction, psycopg2_dsn, redact
 from pipeline.warehouse import transaction as duckdb_transaction
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
+# The advisory lock id under which the project creates its PostgreSQL tables.
+_CREATE_TABLES_LOCK = 0x7065_7273_6F6E_61  # "persona"
 
 
 def is_postgres_url(location: str) -> bool:
@@ -68,6 +72,10 @@ class Warehouse:
 def create_tables(cursor: Any, schema: str, tables: dict[str, tuple[str, ...]]) -> None:
     """The schema and tables (name -> column definitions) when missing; SQL both engines
     accept."""
+    if isinstance(cursor, psycopg2.extensions.cursor):
+        # PostgreSQL's "if not exists" is not safe against a concurrent create: two processes
+        # starting on a new schema would both try. They take turns for the transaction.
+        cursor.execute("select pg_advisory_xact_lock(%s)", [_CREATE_TABLES_LOCK])
     cursor.execute(f'create schema if not exists "{schema}"')
     for table, columns in tables.items():
         cursor.execute(f'create table if not exists "{schema}"."{table}" ({", ".join(columns)})')

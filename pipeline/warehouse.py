@@ -16,6 +16,7 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager, DuckDBPandasTypeHandler
 
+from pipeline.table_layout import older_partitioning_message, written_under_older_partitioning
 from pipeline.transactions import committing
 from pipeline.views import view_statements
 
@@ -36,13 +37,14 @@ class _AtomicDuckDbClient(DuckDbClient):
     ) -> None:
         # A failed statement aborts DuckDB's transaction, so test for the table instead of
         # catching the missing-table error as the parent class does.
-        exists = connection.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [table_slice.schema, table_slice.table],
-        ).fetchone()[0]
-        if exists:
-            DuckDbClient.delete_table_slice(context, table_slice, connection)
+        columns = table_columns(connection, table_slice)
+        if not columns:
+            return
+        if written_under_older_partitioning(table_slice, columns):
+            context.log.warning(older_partitioning_message(table_slice))
+            connection.execute(f'delete from "{table_slice.schema}"."{table_slice.table}"')
+            return
+        DuckDbClient.delete_table_slice(context, table_slice, connection)
 
     @staticmethod
     @contextmanager
@@ -50,6 +52,18 @@ class _AtomicDuckDbClient(DuckDbClient):
         config = {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}
         with transaction(context.resource_config["database"], config) as connection:
             yield connection
+
+
+def table_columns(connection: Any, table_slice: TableSlice) -> list[str]:
+    """The slice's table's column names; none when it does not exist."""
+    return [
+        row[0]
+        for row in connection.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [table_slice.schema, table_slice.table],
+        ).fetchall()
+    ]
 
 
 @contextmanager
@@ -86,14 +100,7 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
     ) -> None:
         table = f'"{table_slice.schema}"."{table_slice.table}"'
-        existing = {
-            row[0]
-            for row in connection.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ?",
-                [table_slice.schema, table_slice.table],
-            ).fetchall()
-        }
+        existing = set(table_columns(connection, table_slice))
         if obj.empty and not existing:
             # Dagster's handler skips an empty frame; the table should still exist for readers
             # (an empty rejected_leads means no bad rows, not a missing table).

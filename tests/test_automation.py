@@ -11,7 +11,6 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import (
-    AddDynamicPartitionsRequest,
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
@@ -26,14 +25,10 @@ from dagster import (
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.inbox import ARCHIVE_DIR, REJECTED_DIR
-from pipeline.partitions import (
-    COMPANY_PARTITIONS_NAME,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    sync_company_partitions,
-)
+from pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, full_range_tags
 from pipeline.run_history import TRIGGER_TAG, trigger_of
 from pipeline.settings import DUCKDB_SCHEMA, Settings
+from pipeline.shards import SHARD_KEYS, shard_of
 
 BASE = [
     ("Acme", "Ana", "Ruiz", "Founder & CEO", "acme.com", "11-50", "Software"),
@@ -60,22 +55,11 @@ def settings(tmp_path: Path, write_leads: Callable[..., Path]) -> Settings:
     )
 
 
-def apply(result: SensorResult, instance: DagsterInstance) -> None:
-    """What the daemon does with a tick's partition requests."""
-    for request in result.dynamic_partitions_requests:
-        if isinstance(request, AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(
-                request.partitions_def_name, list(request.partition_keys)
-            )
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
-
-
-def covered(instance: DagsterInstance, request: RunRequest) -> list[str]:
-    keys = instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME)
-    start, end = keys.index(request.tags[RANGE_START_TAG]), keys.index(request.tags[RANGE_END_TAG])
-    return keys[start : end + 1]
+def covered(request: RunRequest) -> list[str]:
+    """The shards a run request's partition range covers."""
+    start = SHARD_KEYS.index(request.tags[RANGE_START_TAG])
+    end = SHARD_KEYS.index(request.tags[RANGE_END_TAG])
+    return list(SHARD_KEYS[start : end + 1])
 
 
 def run_request(instance: DagsterInstance, settings: Settings, request: RunRequest) -> bool:
@@ -95,25 +79,25 @@ def evaluations(settings: Settings) -> pd.DataFrame:
         ).df()
 
 
-def test_the_schedule_skips_while_no_company_is_registered(
-    settings: Settings, instance: DagsterInstance
+def test_the_schedule_skips_while_there_is_no_lead_base(
+    settings: Settings, instance: DagsterInstance, tmp_path: Path
 ) -> None:
-    schedule = build_definitions(settings).resolve_schedule_def("nightly_rerank")
+    empty = replace(settings, leads_path=tmp_path / "none.csv")
+    schedule = build_definitions(empty).resolve_schedule_def("nightly_rerank")
     result = schedule(build_schedule_context(instance=instance))
     assert isinstance(result, SkipReason)
-    assert "no companies are registered" in result.skip_message
+    assert "no lead base" in result.skip_message
 
 
 def test_the_schedule_requests_one_run_over_every_company(
     settings: Settings, instance: DagsterInstance
 ) -> None:
-    sync_company_partitions(instance, ["acme.com", "globex.com", "initech.com"])
     schedule = build_definitions(settings).resolve_schedule_def("nightly_rerank")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
     request = schedule(build_schedule_context(instance=instance))
     assert isinstance(request, RunRequest)
-    assert covered(instance, request) == ["acme.com", "globex.com", "initech.com"]
+    assert covered(request) == list(SHARD_KEYS)
     assert request.tags[TRIGGER_TAG] == "schedule"
     assert run_request(instance, settings, request)
 
@@ -127,15 +111,10 @@ def test_the_schedule_time_is_configurable(settings: Settings) -> None:
     )
 
 
-def test_a_dropped_file_leads_to_one_run_over_only_its_changed_companies(
+def test_a_dropped_file_leads_to_one_run_over_its_changed_companies_shards(
     settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
 ) -> None:
-    sync_company_partitions(instance, ["acme.com", "globex.com", "initech.com"])
-    assert run_request(
-        instance,
-        settings,
-        RunRequest(tags={RANGE_START_TAG: "acme.com", RANGE_END_TAG: "initech.com"}),
-    )
+    assert run_request(instance, settings, RunRequest(tags=full_range_tags()))
     before = evaluations(settings)
     settings.inbox_path.mkdir()
     # Acme gains a lead, Globex is exported unchanged, Umbrella is new; Initech is absent.
@@ -152,14 +131,12 @@ def test_a_dropped_file_leads_to_one_run_over_only_its_changed_companies(
     assert isinstance(result, SensorResult)
     (request,) = result.run_requests
     assert request.tags[TRIGGER_TAG] == "sensor"
-    apply(result, instance)
-    assert covered(instance, request) == ["acme.com", "umbrella.com"]
-    assert set(instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME)) == {
-        "acme.com",
-        "globex.com",
-        "initech.com",
-        "umbrella.com",
-    }
+    # From Acme's shard to Umbrella's; Globex's and Initech's lie outside it.
+    assert covered(request)[0] == shard_of("acme.com") == "07"
+    assert covered(request)[-1] == shard_of("umbrella.com") == "11"
+    assert shard_of("globex.com") not in covered(request)
+    assert shard_of("initech.com") not in covered(request)
+    assert request.tags["persona_ranker/companies"] == "acme.com,umbrella.com"
     # The lead base now holds the merged leads; the file is archived, not deleted.
     base = pd.read_csv(settings.leads_path, dtype=str)
     assert len(base) == 6 and "Umbrella" in set(base["account_name"])
@@ -231,11 +208,8 @@ def test_the_trigger_of_a_run_comes_from_its_tags(tags: dict[str, str], trigger:
 def test_the_run_stats_sensor_records_a_finished_run(
     settings: Settings, instance: DagsterInstance
 ) -> None:
-    sync_company_partitions(instance, ["acme.com", "globex.com", "initech.com"])
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-    result = job.execute_in_process(
-        instance=instance, tags={RANGE_START_TAG: "acme.com", RANGE_END_TAG: "initech.com"}
-    )
+    result = job.execute_in_process(instance=instance, tags=full_range_tags())
     sensor = build_definitions(settings).resolve_sensor_def("record_successful_runs")
     context = build_run_status_sensor_context(
         sensor_name=sensor.name,

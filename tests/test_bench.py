@@ -1,5 +1,5 @@
-"""The LLM cost benchmark runs and its figures meet the Groq issue's targets (counts, not
-times: speed is printed by the benchmark, never asserted)."""
+"""The benchmarks run and their figures hold together (counts, not times: speed is printed by
+the benchmarks, never asserted)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,9 @@ from pipeline.settings import PROJECT_ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.groq_server]
 
 
-def test_llm_cost_benchmark_meets_the_call_and_token_targets() -> None:
+def run_bench(script: str, *args: str) -> dict:
     done = subprocess.run(
-        [
-            sys.executable,
-            str(PROJECT_ROOT / "bench" / "llm_cost.py"),
-            "--json",
-            "--minute-seconds",
-            "0.2",
-        ],
+        [sys.executable, str(PROJECT_ROOT / "bench" / script), *args, "--json"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -30,7 +24,11 @@ def test_llm_cost_benchmark_meets_the_call_and_token_targets() -> None:
         cwd=PROJECT_ROOT,
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_llm_cost_benchmark_meets_the_call_and_token_targets() -> None:
+    report = run_bench("llm_cost.py", "--minute-seconds", "0.2")
     assert report["leads"] == 200
     for strategy in ("seed", "cold", "warm"):
         assert {"calls", "input_tokens", "output_tokens", "usd", "wall_s", "leads"} <= set(
@@ -44,3 +42,37 @@ def test_llm_cost_benchmark_meets_the_call_and_token_targets() -> None:
     assert report["ratios"]["tokens_per_lead_seed_over_cold"] >= 30
     # The seed design spends the free tier's daily tokens before the 200th lead.
     assert seed["leads"] < 200 and "daily limit" in seed["stopped_by"]
+
+
+def test_the_scale_benchmark_reports_every_size() -> None:
+    report = run_bench("scale.py", "--sizes", "300:30,600:60")
+    assert set(report) == {"300", "600"}
+    for rows, figures in report.items():
+        assert {"wall_s", "peak_rss_mb", "leads_per_s", "steps_s", "dagster_overhead_s"} <= set(
+            figures
+        )
+        assert figures["file_rows"] == int(rows)
+        assert 0 < figures["leads"] <= int(rows)  # repeats in the file are set aside
+        assert figures["companies"] <= int(rows) // 10
+        assert "lead_evaluations" in figures["steps_s"]
+
+
+def test_the_llm_scale_projection_multiplies_a_measured_run() -> None:
+    report = run_bench(
+        "llm_scale.py",
+        "--leads",
+        "400",
+        "--companies",
+        "40",
+        "--project",
+        "4000",
+        "--minute-seconds",
+        "0.5",
+    )
+    measured, projected = report["measured"], report["projected"]
+    assert report["limits"]["requests_per_minute"] == 1000  # the developer tier
+    assert measured["server_refusals"] == 0
+    assert 0 < measured["sent_to_model"] < measured["leads"]
+    assert measured["calls"] >= measured["sent_to_model"] / 40
+    assert projected["calls"] >= 10 * measured["calls"]
+    assert projected["output_tokens"] == round(10 * measured["output_tokens"])

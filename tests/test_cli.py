@@ -162,3 +162,32 @@ def test_strict_refuses_a_file_with_bad_rows_before_any_run(tmp_path: Path, writ
     lenient = run_cli(tmp_path, *args)
     assert lenient.returncode == 0, lenient.stderr
     assert "1 row(s) rejected, see rejected_leads: line 3: no company" in lenient.stderr
+
+
+@pytest.mark.slow
+def test_cli_reruns_one_company_with_its_shard(tmp_path: Path, write_leads) -> None:
+    leads = write_leads(NO_DOMAINS, name="other.csv")
+    warehouse = tmp_path / "w.duckdb"
+    common = ("--leads", str(leads), "--warehouse", str(warehouse))
+    assert run_cli(tmp_path, *common).returncode == 0
+
+    def evaluated_at() -> dict[str, object]:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            return dict(
+                connection.execute(
+                    f"select company_key, max(evaluated_at) from {DUCKDB_SCHEMA}.lead_evaluations "
+                    "group by all"
+                ).fetchall()
+            )
+
+    before = evaluated_at()
+    done = run_cli(tmp_path, *common, "--company", "globex, inc.")
+    assert done.returncode == 0, done.stderr
+    after = evaluated_at()
+    # The three companies lie in three different shards: only Globex's was evaluated again.
+    assert {key for key in before if after[key] != before[key]} == {"Globex, Inc."}
+    assert "Globex, Inc." in done.stdout, "the ranking is still printed for every company"
+
+    unknown = run_cli(tmp_path, *common, "--company", "Umbrella")
+    assert unknown.returncode == 2
+    assert "no company named 'Umbrella' in the leads" in unknown.stderr

@@ -10,13 +10,12 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult, instance_for_test
+from support import run_rank_leads
 
 from assets.evaluation import GROQ_POOL, lead_evaluations
-from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.leads import company_keys
+from pipeline.definitions import build_definitions
 from pipeline.mock_groq import MockGroq
-from pipeline.partitions import full_range_tags, sync_company_partitions
-from pipeline.resources import GroqEvaluator, LeadSource
+from pipeline.resources import GroqEvaluator
 from pipeline.settings import DUCKDB_SCHEMA, Settings
 
 pytestmark = pytest.mark.groq_server
@@ -47,13 +46,7 @@ def settings_for(tmp_path: Path, evaluator: str = "groq") -> Settings:
 
 
 def run_job(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
-    sync_company_partitions(
-        instance, company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
-    )
-    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-    return job.execute_in_process(
-        instance=instance, tags=full_range_tags(instance), raise_on_error=False
-    )
+    return run_rank_leads(settings, instance, raise_on_error=False)
 
 
 def evaluation_metadata(result: ExecuteInProcessResult) -> dict[str, object]:

@@ -12,14 +12,9 @@ from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult,
 
 from pipeline.definitions import ASSET_CHECKS, ASSETS, RANK_LEADS_JOB, build_definitions
 from pipeline.lead_files import REJECTED_COLUMNS
-from pipeline.leads import company_keys
-from pipeline.partitions import (
-    COMPANY_PARTITIONS_NAME,
-    full_range_tags,
-    sync_company_partitions,
-)
-from pipeline.resources import LeadSource
+from pipeline.partitions import full_range_tags
 from pipeline.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
+from pipeline.shards import shard_of
 
 QUALITY_CHECK = "ranking_matches_expert_labels"
 TABLES = ("raw_leads", "enriched_leads", "lead_evaluations", "ranked_leads", "campaign_export")
@@ -37,14 +32,12 @@ def settings_for(tmp_path: Path, leads: Path = DATA_DIR / "leads.csv") -> Settin
 
 
 def materialize_everything(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
-    """What the CLI does: register the file's companies, then one run over all of them."""
-    keys = company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
-    sync_company_partitions(instance, keys)
+    """What the CLI does: one run over every shard, hence every company."""
     return materialize(
         [*ASSETS, *ASSET_CHECKS],
         instance=instance,
         resources=build_definitions(settings).resources,
-        tags=full_range_tags(instance),
+        tags=full_range_tags(),
     )
 
 
@@ -77,8 +70,8 @@ def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         rank_everything(settings, instance)
         assert len(instance.get_runs()) == 1, "a full ranking is one run"
         run = instance.get_runs()[0]
-        assert run.tags["dagster/asset_partition_range_start"]
-        assert run.tags["dagster/asset_partition_range_end"]
+        assert run.tags["dagster/asset_partition_range_start"] == "00"
+        assert run.tags["dagster/asset_partition_range_end"] == "31"
     return settings
 
 
@@ -179,25 +172,28 @@ def test_a_second_run_replaces_rows_instead_of_appending(
     assert {name: len(table(settings, name)) for name in TABLES} == first
 
 
-def test_one_company_reruns_alone(tmp_path: Path, instance: DagsterInstance) -> None:
+def test_one_company_reruns_alone_with_its_shard(tmp_path: Path, instance: DagsterInstance) -> None:
     settings = settings_for(tmp_path)
     rank_everything(settings, instance)
     before = table(settings, "lead_evaluations").set_index("lead_id")
+    shard = shard_of("cirris.com")
     result = materialize(
         ASSETS,
         selection=["lead_evaluations", "ranked_leads", "campaign_export"],
-        partition_key="cirris.com",
+        partition_key=shard,
         instance=instance,
         resources=build_definitions(settings).resources,
     )
     assert result.success
     after = table(settings, "lead_evaluations").set_index("lead_id")
     assert sorted(after.index) == sorted(before.index)
-    cirris = before["company_key"] == "cirris.com"
-    others = before.index[~cirris]
+    rerun = before["company_shard"] == shard
+    assert rerun[before["company_key"] == "cirris.com"].all()
+    assert rerun.sum() < len(before), "other shards hold other companies"
+    others = before.index[~rerun]
     pd.testing.assert_frame_equal(after.loc[others], before.loc[others])
     assert (
-        after.loc[before.index[cirris], "evaluated_at"] > before.loc[cirris, "evaluated_at"]
+        after.loc[before.index[rerun], "evaluated_at"] > before.loc[rerun, "evaluated_at"]
     ).all()
 
 
@@ -216,7 +212,8 @@ def test_a_new_file_replaces_the_lead_base(
     ranked = table(settings, "ranked_leads")
     assert set(ranked["company_key"]) == {"cirris.com", "newco.io"}
     assert set(table(settings, "campaign_export")["company_key"]) == {"cirris.com", "newco.io"}
-    assert instance.get_dynamic_partitions(COMPANY_PARTITIONS_NAME) == ["cirris.com", "newco.io"]
+    # The companies that left lost their evaluations with their shards' run.
+    assert set(table(settings, "lead_evaluations")["company_key"]) == {"cirris.com", "newco.io"}
 
 
 def test_the_quality_check_records_metrics_and_warns_below_its_floors(
@@ -265,3 +262,18 @@ def test_bad_rows_land_in_rejected_leads_while_the_good_rows_are_ranked(
     assert rejected["reason"].str.startswith(("no company", "duplicate of row 2")).all()
     assert table(settings, "ranked_leads")["lead_id"].nunique() == 1
     assert table(settings, "ranked_leads")["company_rank"].tolist() == [1]
+
+
+def test_a_warehouse_partitioned_by_company_moves_to_shards_without_duplicates(
+    tmp_path: Path, instance: DagsterInstance
+) -> None:
+    settings = settings_for(tmp_path)
+    rank_everything(settings, instance)
+    # What an older version left: evaluations partitioned by company, with no shard column.
+    with duckdb.connect(str(settings.warehouse_path)) as connection:
+        connection.execute(f"alter table {DUCKDB_SCHEMA}.lead_evaluations drop company_shard")
+    rank_everything(settings, instance)
+    evaluations = table(settings, "lead_evaluations")
+    assert len(evaluations) == evaluations["lead_id"].nunique() == 200
+    assert evaluations["company_shard"].notna().all()
+    assert (evaluations["company_shard"] == evaluations["company_key"].map(shard_of)).all()

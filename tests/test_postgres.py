@@ -19,18 +19,16 @@ from dagster import (
     asset,
     materialize,
 )
-from support import POSTGRES_URL
+from support import POSTGRES_URL, run_rank_leads
 
-from pipeline.definitions import ASSETS, RANK_LEADS_JOB, build_definitions
+from pipeline.definitions import ASSETS, build_definitions
 from pipeline.enrichment import enrich_leads
 from pipeline.groq_client import GroqChat
 from pipeline.groq_config import load_groq_config
 from pipeline.lead_files import read_lead_file
-from pipeline.leads import company_keys
 from pipeline.llm_evaluation import HybridEvaluator
 from pipeline.llm_store import LlmStore
 from pipeline.mock_groq import MockGroq
-from pipeline.partitions import full_range_tags, sync_company_partitions
 from pipeline.persona import Persona
 from pipeline.postgres import (
     PostgresPandasIOManager,
@@ -41,8 +39,9 @@ from pipeline.postgres import (
     redact,
 )
 from pipeline.ratelimit import RateLimiter
-from pipeline.resources import LeadSource, warehouse_config
+from pipeline.resources import warehouse_config
 from pipeline.settings import DATA_DIR, ENV_DATABASE_URL, Settings
+from pipeline.shards import shard_of
 from pipeline.stores import Warehouse
 
 pytestmark = pytest.mark.postgres
@@ -57,11 +56,7 @@ def query(schema: str, statement: str, parameters: list[object] | None = None) -
 
 
 def run_job(settings: Settings, instance: DagsterInstance) -> None:
-    sync_company_partitions(
-        instance, company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
-    )
-    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-    assert job.execute_in_process(instance=instance, tags=full_range_tags(instance)).success
+    assert run_rank_leads(settings, instance).success
 
 
 @pytest.fixture
@@ -82,11 +77,7 @@ def test_the_whole_chain_lands_in_postgres_with_the_duckdb_ranking(
         pg_settings, database_url=None, database_schema=None, warehouse_path=tmp_path / "w.duckdb"
     )
     with DagsterInstance.ephemeral() as other:
-        result = build_definitions(duckdb_settings).resolve_job_def(RANK_LEADS_JOB)
-        sync_company_partitions(
-            other, company_keys(LeadSource(path=str(DATA_DIR / "leads.csv")).read().leads)
-        )
-        done = result.execute_in_process(instance=other, tags=full_range_tags(other))
+        done = run_rank_leads(duckdb_settings, other)
     expected = done.output_for_node("ranked_leads")[RANK_COLUMNS]
     ranked = query(pg_schema, "select * from $schema.ranked_leads")[RANK_COLUMNS]
     pd.testing.assert_frame_equal(
@@ -133,30 +124,30 @@ def test_the_current_ranked_leads_view_holds_only_ranked_leads(
     assert view["company_rank"].min() == 1
 
 
-def test_one_company_rerun_alone_leaves_the_others_untouched(
+def test_one_company_rerun_alone_leaves_the_other_shards_untouched(
     pg_settings: Settings, pg_schema: str, instance: DagsterInstance
 ) -> None:
     run_job(pg_settings, instance)
-    before = query(
-        pg_schema, "select lead_id, company_key, evaluated_at from $schema.lead_evaluations"
-    )
-    company = "steelcase.com"
+    columns = "lead_id, company_key, company_shard, evaluated_at"
+    before = query(pg_schema, f"select {columns} from $schema.lead_evaluations")
+    shard = shard_of("steelcase.com")
     result = materialize(
         ASSETS,
         selection=["lead_evaluations"],
-        partition_key=company,
+        partition_key=shard,
         instance=instance,
         resources=build_definitions(pg_settings).resources,
     )
     assert result.success
-    after = query(
-        pg_schema, "select lead_id, company_key, evaluated_at from $schema.lead_evaluations"
-    )
+    after = query(pg_schema, f"select {columns} from $schema.lead_evaluations")
     assert len(after) == len(before) == after["lead_id"].nunique()
-    merged = before.merge(after, on=["lead_id", "company_key"], suffixes=("_before", "_after"))
+    merged = before.merge(
+        after, on=["lead_id", "company_key", "company_shard"], suffixes=("_before", "_after")
+    )
     changed = merged["evaluated_at_before"] != merged["evaluated_at_after"]
-    assert set(merged.loc[changed, "company_key"]) == {company}
-    assert changed.sum() == (after["company_key"] == company).sum()
+    assert "steelcase.com" in set(merged.loc[changed, "company_key"])
+    assert set(merged.loc[changed, "company_shard"]) == {shard}
+    assert changed.sum() == (after["company_shard"] == shard).sum() < len(after)
 
 
 PARTITIONS = DynamicPartitionsDefinition(name="pg_test_companies")

@@ -8,14 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import DagsterInstance
-from support import POSTGRES_URL
+from support import POSTGRES_URL, run_rank_leads
 
-from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.leads import company_keys
 from pipeline.llm_store import LlmStore
-from pipeline.partitions import full_range_tags, sync_company_partitions
 from pipeline.postgres import pg_transaction
-from pipeline.resources import LeadSource
 from pipeline.settings import PROJECT_ROOT, Settings
 from pipeline.stores import Warehouse
 
@@ -31,11 +27,7 @@ def readme_queries() -> list[str]:
 def rank_into(settings: Settings) -> None:
     """A full run, and the LLM tables (empty: the rules evaluator calls no model)."""
     with DagsterInstance.ephemeral() as instance:
-        sync_company_partitions(
-            instance, company_keys(LeadSource(path=str(settings.leads_path)).read().leads)
-        )
-        job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-        assert job.execute_in_process(instance=instance, tags=full_range_tags(instance)).success
+        assert run_rank_leads(settings, instance).success
     LlmStore(Warehouse(settings.warehouse_location, settings.warehouse_schema)).calls()
 
 
