@@ -4,6 +4,7 @@ that records every finished run in `run_stats`."""
 import json
 
 from dagster import (
+    AssetKey,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -34,9 +35,10 @@ from pipeline.leads import LeadsFileError
 from pipeline.partitions import full_range_tags, range_tags
 from pipeline.run_history import TRIGGER_TAG, record_run
 from pipeline.settings import Settings
-from pipeline.shards import shards_of
+from pipeline.shards import SHARD_KEYS, shards_of
 from pipeline.stores import Warehouse
 
+LEAD_EVALUATIONS = AssetKey("lead_evaluations")
 # The companies a sensor run covers, for the UI's run list (tags are capped in length).
 COMPANIES_TAG = "persona_ranker/companies"
 _TAG_LIMIT = 4000
@@ -124,10 +126,13 @@ def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefiniti
         if not changed:
             return SensorResult(skip_reason="no company's leads changed", cursor=cursor)
         keys = sorted(changed)
-        # One run, because every run also re-ranks the whole base. Dagster runs a contiguous
-        # range of partitions, so it spans the changed shards from first to last; unchanged
-        # leads in between cost a rules pass or a cache hit.
-        tags = range_tags(shards_of(keys))
+        # One run, because every run also re-ranks the whole base: it must also cover the
+        # shards never evaluated yet (a new deployment), or the ranking would refuse to run.
+        # Dagster runs a contiguous range of partitions, so it spans these shards from first
+        # to last; unchanged leads in between cost a rules pass or a cache hit.
+        evaluated = context.instance.get_materialized_partitions(LEAD_EVALUATIONS)
+        never_evaluated = [shard for shard in SHARD_KEYS if shard not in evaluated]
+        tags = range_tags([*shards_of(keys), *never_evaluated])
         return SensorResult(
             run_requests=[
                 RunRequest(

@@ -1,4 +1,4 @@
-"""Company identity: the partition key every company's leads are grouped under."""
+"""Company identity: the key every company's leads are grouped and ranked under."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import re
 from pipeline.text import collapse_spaces, normalize_text
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
-# Dagster rejects partition keys holding '...' or control characters.
+# No '...' and no control characters: keys were Dagster partition keys in earlier versions,
+# which reject both, and keep that form so that they and the lead ids built on them (hence
+# cached model answers and shards) stay the same across versions.
 _DOT_RUNS = re.compile(r"\.{2,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -11,11 +11,16 @@ def rank_problems(ranked: pd.DataFrame) -> list[str]:
     wrongly_ranked = ranked[~ranked["is_relevant"].astype(bool) & ranked["company_rank"].notna()]
     if not wrongly_ranked.empty:
         problems.append(f"{len(wrongly_ranked)} irrelevant lead(s) have a rank")
-    relevant = ranked[ranked["is_relevant"].astype(bool)]
-    for company, group in relevant.groupby("company_key"):
-        ranks = sorted(int(rank) for rank in group["company_rank"].dropna())
-        if ranks != list(range(1, len(group) + 1)):
-            problems.append(f"{company}: ranks {ranks[:10]} are not 1..{len(group)}")
+    relevant = ranked.loc[ranked["is_relevant"].astype(bool), ["company_key", "company_rank"]]
+    # Sorted by rank, a company's k-th relevant lead must hold rank k: one vectorised pass
+    # (a loop over companies took 10 s at 100,000 companies), then details for the bad ones.
+    ordered = relevant.sort_values(["company_key", "company_rank"], na_position="last")
+    expected = ordered.groupby("company_key", sort=False).cumcount() + 1
+    wrong = (ordered["company_rank"] != expected).fillna(True).astype(bool)
+    for company in sorted(ordered.loc[wrong, "company_key"].unique()):
+        group = ordered[ordered["company_key"] == company]
+        ranks = [int(rank) for rank in group["company_rank"].dropna()]
+        problems.append(f"{company}: ranks {ranks[:10]} are not 1..{len(group)}")
     out_of_range = ranked[~ranked["relevance_score"].between(0, 100)]
     if not out_of_range.empty:
         problems.append(f"{len(out_of_range)} score(s) outside 0-100")

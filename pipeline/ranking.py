@@ -89,7 +89,7 @@ def campaign_rows(ranked: pd.DataFrame, top_n: int) -> pd.DataFrame:
 
 
 class MissingEvaluationsError(RuntimeError):
-    """Some current leads have no evaluation: their company partitions were never run."""
+    """Some current leads have no evaluation: their shards were never run."""
 
 
 def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame:

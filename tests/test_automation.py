@@ -155,6 +155,24 @@ def test_a_dropped_file_leads_to_one_run_over_its_changed_companies_shards(
     assert len(after) == after["lead_id"].nunique() == 6
 
 
+def test_the_first_dropped_file_of_a_new_deployment_runs_every_shard(
+    settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
+) -> None:
+    """No shard was ever evaluated: a run over the changed shards alone could not rank the
+    base, so the sensor's run covers every shard, and succeeds."""
+    settings.inbox_path.mkdir()
+    write_leads(
+        [("Umbrella", "Fa", "Qi", "CRO", "umbrella.com", "201-500", "Biotech")],
+        name="inbox/first.csv",
+    )
+    result = tick(settings, instance)
+    assert isinstance(result, SensorResult)
+    (request,) = result.run_requests
+    assert covered(request) == list(SHARD_KEYS)
+    assert run_request(instance, settings, request)
+    assert len(evaluations(settings)) == len(BASE) + 1
+
+
 def test_the_same_file_is_not_picked_up_twice(
     settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
 ) -> None:

@@ -32,3 +32,19 @@ def test_campaign_larger_than_top_n_is_reported() -> None:
     campaign = pd.DataFrame({"company_key": ["a", "a", "a", "b"]})
     assert campaign_problems(campaign, top_n=2) == ["a: 3 campaign rows, more than 2"]
     assert campaign_problems(campaign, top_n=3) == []
+
+
+def test_a_repeated_or_missing_rank_is_reported_per_company() -> None:
+    problems = rank_problems(
+        ranked(
+            [
+                ("d", True, 1, 90),
+                ("d", True, 1, 80),
+                ("e", True, None, 70),
+                ("e", True, 1, 60),
+                ("f", True, 2, 60),
+                ("f", True, 1, 60),
+            ]
+        )
+    )
+    assert problems == ["d: ranks [1, 1] are not 1..2", "e: ranks [1] are not 1..2"]
