@@ -164,6 +164,13 @@ def format_table(results: dict[int, dict[str, object]]) -> str:
         growth = last["wall_s"] / before["wall_s"]
         lines.append("")
         lines.append(f"growth {sizes[-2]} -> {sizes[-1]} rows: {growth:.1f}x wall time")
+    # Seconds per step (assets and their checks) for every size.
+    steps = list(dict.fromkeys(step for row in results.values() for step in row["steps_s"]))
+    lines += ["", "| step (s) | " + " | ".join(f"{count} rows" for count in sizes) + " |"]
+    lines.append("|---|" + "---:|" * len(sizes))
+    for step in steps:
+        seconds = (str(results[count]["steps_s"].get(step, "")) for count in sizes)
+        lines.append(f"| {step} | " + " | ".join(seconds) + " |")
     return "\n".join(lines)
 
 
