@@ -87,11 +87,6 @@ def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(company_key=keys, lead_id=ids)
 
 
-def company_keys(frame: pd.DataFrame) -> list[str]:
-    """Distinct company keys in sorted order."""
-    return sorted(set(frame["company_key"]))
-
-
 def companies_named(frame: pd.DataFrame, names: list[str]) -> list[str]:
     """The company keys that these names (a company key, a domain or an account name, in any
     case or spacing) denote in the leads; a name matching none is an error naming it."""
