@@ -131,7 +131,9 @@ class PostgresBook:
         self.blocked_reason = blocked_reason
 
     def add_call(self, expires_at: float, tokens: int) -> Spend:
-        return Spend(expires_at, tokens, self._insert(1, tokens, expires_at))
+        spend = Spend(expires_at, tokens, self._insert(1, tokens, expires_at))
+        self.calls.append(spend)
+        return spend
 
     def add_correction(self, expires_at: float, tokens: int) -> None:
         self.corrections.append(Spend(expires_at, tokens, self._insert(0, tokens, expires_at)))
