@@ -23,7 +23,7 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 screenshots: $(STAMP) chromium
-	$(BIN)/python bench/ui_screenshots.py --out screenshots
+	$(BIN)/python bench/ui_screenshots.py --out docs/images
 
 # The Postgres tests use the server on 127.0.0.1:5432: start the machine's cluster if down.
 postgres:

@@ -23,20 +23,20 @@ from dagster import (
     sensor,
 )
 
-from pipeline.inbox import (
+from pipeline.leads.files import read_lead_file
+from pipeline.leads.records import LeadsFileError
+from pipeline.leads.shards import SHARD_KEYS, shards_of
+from pipeline.orchestration.inbox import (
     archive,
     inbox_files,
     merge_into_lead_base,
     reject,
     write_lead_base,
 )
-from pipeline.lead_files import read_lead_file
-from pipeline.leads import LeadsFileError
-from pipeline.partitions import full_range_tags, range_tags
-from pipeline.run_history import TRIGGER_TAG, record_run
-from pipeline.settings import Settings
-from pipeline.shards import SHARD_KEYS, shards_of
-from pipeline.stores import Warehouse
+from pipeline.orchestration.partitions import full_range_tags, range_tags
+from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
+from pipeline.orchestration.settings import Settings
+from pipeline.storage.stores import Warehouse
 
 LEAD_EVALUATIONS = AssetKey("lead_evaluations")
 # The companies a sensor run covers, for the UI's run list (tags are capped in length).

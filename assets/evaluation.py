@@ -11,13 +11,13 @@ from dagster import (
 )
 
 from assets.metadata import counts_by
-from pipeline.llm_evaluation import EvaluationIncomplete
-from pipeline.partitions import company_shards
-from pipeline.resources import LeadEvaluator, PersonaSource
+from pipeline.llm.evaluator import EvaluationIncomplete
+from pipeline.orchestration.partitions import company_shards
+from pipeline.orchestration.resources import LeadEvaluator, PersonaSource
 
 # Every step that may call Groq claims a slot of this pool; dagster.yaml gives it one slot,
 # so two runs of one instance take turns. Runs that must overlap (on several machines) share
-# the key's budget through PostgreSQL instead (pipeline/shared_budget.py).
+# the key's budget through PostgreSQL instead (pipeline/llm/shared_budget.py).
 GROQ_POOL = "groq"
 
 

@@ -12,8 +12,8 @@ from dagster import (
 )
 
 from assets.metadata import counts_by
-from pipeline.enrichment import enrich_leads
-from pipeline.resources import LeadSource, PersonaSource
+from pipeline.orchestration.resources import LeadSource, PersonaSource
+from pipeline.ranking.enrichment import enrich_leads
 
 
 @multi_asset(

@@ -13,9 +13,14 @@ from dagster import (
 
 from assets.metadata import markdown_table
 from assets.ranking import ranked_leads
-from pipeline.labels import rank_labelled_leads, read_expert_labels
-from pipeline.metrics import judge, score_ranking
-from pipeline.resources import ExpertLabels, LeadEvaluator, PersonaSource, RulesEvaluator
+from pipeline.orchestration.resources import (
+    ExpertLabels,
+    LeadEvaluator,
+    PersonaSource,
+    RulesEvaluator,
+)
+from pipeline.quality.labels import rank_labelled_leads, read_expert_labels
+from pipeline.quality.metrics import judge, score_ranking
 
 
 @asset_check(asset=ranked_leads)

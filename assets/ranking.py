@@ -14,9 +14,13 @@ from dagster import (
 )
 
 from assets.metadata import counts_by, markdown_table
-from pipeline.quality import campaign_problems, evaluation_coverage_problems, rank_problems
-from pipeline.ranking import build_ranked_leads, campaign_rows
-from pipeline.resources import CampaignExporter
+from pipeline.orchestration.resources import CampaignExporter
+from pipeline.ranking.invariants import (
+    campaign_problems,
+    evaluation_coverage_problems,
+    rank_problems,
+)
+from pipeline.ranking.ranked_table import build_ranked_leads, campaign_rows
 
 # How many ranks per company the UI preview of ranked_leads shows.
 _PREVIEW_RANKS = 3

@@ -6,7 +6,7 @@ One local Groq-compatible server enforcing the free tier's limits (a shorter min
 - cold: ours, an empty cache (rules first, uncertain leads batched per company);
 - warm: ours again on the same warehouse (the answer cache);
 - seed: the original design, one call per lead with the whole persona
-  (`../shared/reference/persona.md`), the lead and the answer instructions in one prompt, and
+  (`docs/persona.md`), the lead and the answer instructions in one prompt, and
   a 2 s pause between calls. It stops where the free tier's daily cap stops it.
 
     .venv/bin/python bench/llm_cost.py [--minute-seconds 3] [--json]
@@ -26,20 +26,21 @@ from pathlib import Path
 import groq
 import pandas as pd
 
-from pipeline.enrichment import enrich_leads
-from pipeline.groq_client import CallRecord, DailyCapReached, GroqChat
-from pipeline.groq_config import GroqConfig, Usage, load_groq_config
-from pipeline.lead_files import read_lead_file
-from pipeline.llm_evaluation import HybridEvaluator
-from pipeline.llm_store import LlmStore
-from pipeline.mock_groq import MockGroq, MockSettings
-from pipeline.persona import Persona, load_persona
-from pipeline.prompts import LeadForModel, batch_message
-from pipeline.ratelimit import RateLimiter, RateLimits
-from pipeline.settings import DATA_DIR, DEFAULT_MODEL, DUCKDB_SCHEMA, PROJECT_ROOT
-from pipeline.stores import Warehouse
+from pipeline.groq_server.server import MockGroq, MockSettings
+from pipeline.leads.files import read_lead_file
+from pipeline.llm.client import CallRecord, DailyCapReached, GroqChat
+from pipeline.llm.config import GroqConfig, Usage, load_groq_config
+from pipeline.llm.evaluator import HybridEvaluator
+from pipeline.llm.prompts import LeadForModel, batch_message
+from pipeline.llm.ratelimit import RateLimiter, RateLimits
+from pipeline.llm.store import LlmStore
+from pipeline.orchestration.settings import DATA_DIR, DEFAULT_MODEL, DUCKDB_SCHEMA, PROJECT_ROOT
+from pipeline.persona.reader import load_persona
+from pipeline.persona.spec import Persona
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.storage.stores import Warehouse
 
-SEED_PERSONA = PROJECT_ROOT.parent / "shared" / "reference" / "persona.md"
+SEED_PERSONA = PROJECT_ROOT / "docs" / "persona.md"
 SEED_PAUSE_S = 2.0
 SEED_INSTRUCTIONS = (
     "Evaluate the lead above against the persona. Return JSON with the lead's id, a relevance "

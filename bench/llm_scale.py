@@ -28,14 +28,14 @@ from pathlib import Path
 from llm_cost import chat_for, ours  # this folder: scripts, not a package
 from make_leads import make_leads, write_leads
 
-from pipeline.enrichment import enrich_leads
-from pipeline.groq_config import load_groq_config
-from pipeline.lead_files import read_lead_file
-from pipeline.llm_store import LlmStore
-from pipeline.mock_groq import MockGroq, MockSettings
-from pipeline.persona import load_persona
-from pipeline.settings import DATA_DIR, DEFAULT_MODEL, DUCKDB_SCHEMA
-from pipeline.stores import Warehouse
+from pipeline.groq_server.server import MockGroq, MockSettings
+from pipeline.leads.files import read_lead_file
+from pipeline.llm.config import load_groq_config
+from pipeline.llm.store import LlmStore
+from pipeline.orchestration.settings import DATA_DIR, DEFAULT_MODEL, DUCKDB_SCHEMA
+from pipeline.persona.reader import load_persona
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.storage.stores import Warehouse
 
 
 def main() -> int:

@@ -17,10 +17,10 @@ import random
 import sys
 from pathlib import Path
 
-from pipeline.lead_files import read_lead_file
-from pipeline.leads import LEAD_COLUMNS
-from pipeline.persona import load_persona
-from pipeline.settings import DATA_DIR
+from pipeline.leads.files import read_lead_file
+from pipeline.leads.records import LEAD_COLUMNS
+from pipeline.orchestration.settings import DATA_DIR
+from pipeline.persona.reader import load_persona
 
 # Bucket, share of companies.
 EMPLOYEE_RANGES = (

@@ -31,10 +31,10 @@ from dagster import DagsterEventType, DagsterInstance
 from make_leads import make_leads, write_leads  # this folder: scripts, not a package
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.instance import local_instance_config
-from pipeline.partitions import full_range_tags
-from pipeline.postgres import psycopg2_dsn
-from pipeline.settings import PROJECT_ROOT, Settings
+from pipeline.orchestration.instance import local_instance_config
+from pipeline.orchestration.partitions import full_range_tags
+from pipeline.orchestration.settings import PROJECT_ROOT, Settings
+from pipeline.storage.postgres_warehouse import psycopg2_dsn
 
 DEFAULT_SIZES = "1000:100,10000:1000,100000:10000"
 

@@ -2,7 +2,7 @@
 the GraphQL API, and take headless screenshots of the asset graph and of `ranked_leads`' latest
 materialization.
 
-    .venv/bin/python bench/ui_screenshots.py [--out screenshots/] [--chromium /usr/bin/chromium]
+    .venv/bin/python bench/ui_screenshots.py [--out docs/images/] [--chromium /usr/bin/chromium]
 
 Everything runs in a temporary DAGSTER_HOME, warehouse and export: the user's own are not
 touched. The server runs in its own process group and is stopped by its PID with SIGTERM
@@ -24,10 +24,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from pipeline.instance import local_instance_config
-from pipeline.partitions import full_range_tags
-from pipeline.run_history import TRIGGER_TAG
-from pipeline.settings import PROJECT_ROOT
+from pipeline.orchestration.instance import local_instance_config
+from pipeline.orchestration.partitions import full_range_tags
+from pipeline.orchestration.run_history import TRIGGER_TAG
+from pipeline.orchestration.settings import PROJECT_ROOT
 
 PAGES = {
     # The lineage around lead_evaluations: all five assets, in their groups.
@@ -195,7 +195,7 @@ def take_screenshots(out: Path, chromium: str) -> list[Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "screenshots")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "images")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = parser.parse_args()
     for picture in take_screenshots(args.out, args.chromium):

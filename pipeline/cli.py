@@ -14,23 +14,33 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
-from pipeline.calibration import leave_one_company_out
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.groq_config import load_groq_config
-from pipeline.instance import ensure_dagster_home, project_instance, release_abandoned_runs
-from pipeline.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
-from pipeline.leads import LeadsFileError, companies_named
-from pipeline.metrics import judge, score_ranking
-from pipeline.mock_groq import FAULTS, MockGroq, MockSettings
-from pipeline.partitions import full_range_tags, range_tags
-from pipeline.persona import PersonaError, load_persona
-from pipeline.quality_report import format_quality
-from pipeline.ratelimit import RateLimits
-from pipeline.resources import LeadSource
-from pipeline.run_history import TRIGGER_TAG, record_run
-from pipeline.settings import ENV_DATABASE_URL, EVALUATOR_CHOICES, PROJECT_ROOT, Settings
-from pipeline.shards import shards_of
-from pipeline.stores import Warehouse, WarehouseUnreachable, is_postgres_url
+from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
+from pipeline.leads.records import LeadsFileError, companies_named
+from pipeline.leads.shards import shards_of
+from pipeline.llm.config import load_groq_config
+from pipeline.llm.ratelimit import RateLimits
+from pipeline.orchestration.instance import (
+    ensure_dagster_home,
+    project_instance,
+    release_abandoned_runs,
+)
+from pipeline.orchestration.partitions import full_range_tags, range_tags
+from pipeline.orchestration.resources import LeadSource
+from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
+from pipeline.orchestration.settings import (
+    ENV_DATABASE_URL,
+    EVALUATOR_CHOICES,
+    PROJECT_ROOT,
+    Settings,
+)
+from pipeline.persona.reader import load_persona
+from pipeline.persona.spec import PersonaError
+from pipeline.quality.calibration import leave_one_company_out
+from pipeline.quality.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
+from pipeline.quality.metrics import judge, score_ranking
+from pipeline.quality.report import format_quality
+from pipeline.storage.stores import Warehouse, WarehouseUnreachable, is_postgres_url
 from pipeline.summary import format_summary, format_usage
 
 _RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}

@@ -19,8 +19,7 @@ from assets.ranking import (
     ranked_leads,
     ranks_are_contiguous_and_only_for_relevant_leads,
 )
-from pipeline.postgres import PostgresPandasIOManager
-from pipeline.resources import (
+from pipeline.orchestration.resources import (
     CampaignExporter,
     ExpertLabels,
     LeadSource,
@@ -28,8 +27,9 @@ from pipeline.resources import (
     select_evaluator,
     warehouse_config,
 )
-from pipeline.settings import Settings
-from pipeline.warehouse import AtomicDuckDBPandasIOManager
+from pipeline.orchestration.settings import Settings
+from pipeline.storage.duckdb_warehouse import AtomicDuckDBPandasIOManager
+from pipeline.storage.postgres_warehouse import PostgresPandasIOManager
 
 RANK_LEADS_JOB = "rank_leads"
 ASSETS = [ingest_lead_file, enriched_leads, lead_evaluations, ranked_leads, campaign_export]

@@ -7,11 +7,11 @@ import json
 import sys
 import time
 
-from pipeline.enrichment import enrich_leads
-from pipeline.lead_files import read_lead_file
-from pipeline.persona import load_persona
-from pipeline.resources import GroqEvaluator
-from pipeline.settings import DATA_DIR
+from pipeline.leads.files import read_lead_file
+from pipeline.orchestration.resources import GroqEvaluator
+from pipeline.orchestration.settings import DATA_DIR
+from pipeline.persona.reader import load_persona
+from pipeline.ranking.enrichment import enrich_leads
 
 
 def main() -> None:

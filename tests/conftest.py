@@ -10,11 +10,12 @@ import pytest
 from dagster import DagsterInstance
 from support import POSTGRES_URL
 
-from pipeline.mock_groq import MockGroq, MockSettings
-from pipeline.persona import Persona, load_persona
-from pipeline.postgres import pg_transaction
-from pipeline.ratelimit import RateLimits
-from pipeline.settings import DATA_DIR
+from pipeline.groq_server.server import MockGroq, MockSettings
+from pipeline.llm.ratelimit import RateLimits
+from pipeline.orchestration.settings import DATA_DIR
+from pipeline.persona.reader import load_persona
+from pipeline.persona.spec import Persona
+from pipeline.storage.postgres_warehouse import pg_transaction
 
 LEAD_HEADER = (
     "account_name",

@@ -7,8 +7,8 @@ import os
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.partitions import full_range_tags
-from pipeline.settings import Settings
+from pipeline.orchestration.partitions import full_range_tags
+from pipeline.orchestration.settings import Settings
 
 # The machine's PostgreSQL (CI starts it); each test gets a schema of its own in it.
 POSTGRES_URL = os.environ.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pipeline.answers import check_answer
+from pipeline.llm.answers import check_answer
 
 
 def answer(*entries: object) -> str:

@@ -24,11 +24,11 @@ from dagster import (
 )
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.inbox import ARCHIVE_DIR, REJECTED_DIR
-from pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, full_range_tags
-from pipeline.run_history import TRIGGER_TAG, trigger_of
-from pipeline.settings import DUCKDB_SCHEMA, Settings
-from pipeline.shards import SHARD_KEYS, shard_of
+from pipeline.leads.shards import SHARD_KEYS, shard_of
+from pipeline.orchestration.inbox import ARCHIVE_DIR, REJECTED_DIR
+from pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, full_range_tags
+from pipeline.orchestration.run_history import TRIGGER_TAG, trigger_of
+from pipeline.orchestration.settings import DUCKDB_SCHEMA, Settings
 
 BASE = [
     ("Acme", "Ana", "Ruiz", "Founder & CEO", "acme.com", "11-50", "Software"),

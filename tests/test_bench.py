@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pipeline.settings import PROJECT_ROOT
+from pipeline.orchestration.settings import PROJECT_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.groq_server]
 

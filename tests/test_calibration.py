@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from pipeline.calibration import leave_one_company_out, rerank_at_threshold, tune_threshold
+from pipeline.quality.calibration import leave_one_company_out, rerank_at_threshold, tune_threshold
 
 
 def judged(rows: list[tuple[str, str, int, int | None]]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline.settings import DUCKDB_SCHEMA
+from pipeline.orchestration.settings import DUCKDB_SCHEMA
 
 CLI = str(Path(sys.executable).with_name("persona-ranker"))
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.instance import local_instance_config
-from pipeline.mock_groq import MockGroq
-from pipeline.settings import DUCKDB_SCHEMA
+from pipeline.groq_server.server import MockGroq
+from pipeline.orchestration.instance import local_instance_config
+from pipeline.orchestration.settings import DUCKDB_SCHEMA
 
 pytestmark = [pytest.mark.slow, pytest.mark.groq_server]
 

@@ -17,8 +17,8 @@ import psycopg2
 import pytest
 from support import POSTGRES_URL
 
-from pipeline.postgres import pg_transaction, psycopg2_dsn
-from pipeline.settings import DUCKDB_SCHEMA, PROJECT_ROOT
+from pipeline.orchestration.settings import DUCKDB_SCHEMA, PROJECT_ROOT
+from pipeline.storage.postgres_warehouse import pg_transaction, psycopg2_dsn
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

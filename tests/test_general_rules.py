@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.enrichment import enrich_leads
-from pipeline.evaluation import evaluate_with_rules
-from pipeline.lead_files import read_lead_file
-from pipeline.persona import Persona
-from pipeline.rules import BASIS_BEST_AVAILABLE, BASIS_HARD_EXCLUSION, evaluate_title
-from pipeline.titles import parse_title
+from pipeline.leads.files import read_lead_file
+from pipeline.persona.spec import Persona
+from pipeline.persona.titles import parse_title
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.ranking.evaluation import evaluate_with_rules
+from pipeline.ranking.rules import BASIS_BEST_AVAILABLE, BASIS_HARD_EXCLUSION, evaluate_title
 
 
 def judge(title: str, band: str, persona: Persona) -> tuple[int, bool, str]:

@@ -11,18 +11,18 @@ import groq
 import pandas as pd
 import pytest
 
-from pipeline.enrichment import enrich_leads
-from pipeline.evaluation import EVALUATION_COLUMNS, evaluate_with_rules
-from pipeline.groq_client import AccessDenied, GroqChat
-from pipeline.groq_config import GroqConfig, ModelPrice, load_groq_config
-from pipeline.lead_files import read_lead_file
-from pipeline.llm_evaluation import EvaluationIncomplete, HybridEvaluator, ModelStats
-from pipeline.llm_store import LlmStore
-from pipeline.mock_groq import MockGroq
-from pipeline.persona import Persona
-from pipeline.ratelimit import RateLimiter, RateLimits
-from pipeline.settings import DATA_DIR, DUCKDB_SCHEMA
-from pipeline.stores import Warehouse
+from pipeline.groq_server.server import MockGroq
+from pipeline.leads.files import read_lead_file
+from pipeline.llm.client import AccessDenied, GroqChat
+from pipeline.llm.config import GroqConfig, ModelPrice, load_groq_config
+from pipeline.llm.evaluator import EvaluationIncomplete, HybridEvaluator, ModelStats
+from pipeline.llm.ratelimit import RateLimiter, RateLimits
+from pipeline.llm.store import LlmStore
+from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA
+from pipeline.persona.spec import Persona
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.ranking.evaluation import EVALUATION_COLUMNS, evaluate_with_rules
+from pipeline.storage.stores import Warehouse
 
 pytestmark = pytest.mark.groq_server
 

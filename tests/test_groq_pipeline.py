@@ -14,9 +14,9 @@ from support import run_rank_leads
 
 from assets.evaluation import GROQ_POOL, lead_evaluations
 from pipeline.definitions import build_definitions
-from pipeline.mock_groq import MockGroq
-from pipeline.resources import GroqEvaluator
-from pipeline.settings import DUCKDB_SCHEMA, Settings
+from pipeline.groq_server.server import MockGroq
+from pipeline.orchestration.resources import GroqEvaluator
+from pipeline.orchestration.settings import DUCKDB_SCHEMA, Settings
 
 pytestmark = pytest.mark.groq_server
 

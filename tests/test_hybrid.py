@@ -8,19 +8,19 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from pipeline.enrichment import enrich_leads
-from pipeline.evaluation import evaluate_with_rules
-from pipeline.hybrid import (
+from pipeline.leads.files import read_lead_file
+from pipeline.llm.prompts import LeadForModel
+from pipeline.llm.routing import (
     answer_cache_key,
     companies_with_target,
     company_batches,
     leads_for_model,
     needs_model,
 )
-from pipeline.lead_files import read_lead_file
-from pipeline.persona import Persona
-from pipeline.prompts import LeadForModel
-from pipeline.settings import DATA_DIR
+from pipeline.orchestration.settings import DATA_DIR
+from pipeline.persona.spec import Persona
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.ranking.evaluation import evaluate_with_rules
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.enrichment import enrich_leads
-from pipeline.evaluation import evaluate_with_rules
-from pipeline.lead_files import read_lead_file
-from pipeline.leads import LEAD_COLUMNS, LeadsFileError
-from pipeline.persona import Persona
-from pipeline.prompts import MAX_FIELD_CHARS, clean_field
+from pipeline.leads.files import read_lead_file
+from pipeline.leads.records import LEAD_COLUMNS, LeadsFileError
+from pipeline.llm.prompts import MAX_FIELD_CHARS, clean_field
+from pipeline.persona.spec import Persona
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.ranking.evaluation import evaluate_with_rules
 
 HEADER = (
     "account_name,lead_first_name,lead_last_name,lead_job_title,account_domain,"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.labels import LabelsFileError, read_expert_labels
-from pipeline.settings import DATA_DIR
+from pipeline.orchestration.settings import DATA_DIR
+from pipeline.quality.labels import LabelsFileError, read_expert_labels
 
 HEADER = "Full Name,Title,Company,LI,Employee Range,Rank,,\n"
 

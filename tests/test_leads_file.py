@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.companies import company_key, normalize_domain
-from pipeline.leads import lead_id
+from pipeline.leads.companies import company_key, normalize_domain
+from pipeline.leads.records import lead_id
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.enrichment import enrich_leads
-from pipeline.lead_files import read_lead_file
-from pipeline.persona import Persona
-from pipeline.settings import PROJECT_ROOT
+from pipeline.leads.files import read_lead_file
+from pipeline.orchestration.settings import PROJECT_ROOT
+from pipeline.persona.spec import Persona
+from pipeline.ranking.enrichment import enrich_leads
 
 SCRIPT = str(PROJECT_ROOT / "bench" / "make_leads.py")
 

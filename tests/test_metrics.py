@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from pipeline.metrics import dcg, ndcg_at_k, relevance_scores, score_ranking
+from pipeline.quality.metrics import dcg, ndcg_at_k, relevance_scores, score_ranking
 
 
 def judged(rows: list[tuple[str, str, int | None, int | None, int]]) -> pd.DataFrame:

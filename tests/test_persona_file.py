@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.persona import PersonaError, load_persona
-from pipeline.settings import DATA_DIR
+from pipeline.orchestration.settings import DATA_DIR
+from pipeline.persona.reader import load_persona
+from pipeline.persona.spec import PersonaError
 
 
 def test_default_persona_loads_with_every_band(persona) -> None:
@@ -60,8 +61,8 @@ def test_missing_persona_file(tmp_path: Path) -> None:
 
 def test_another_persona_changes_the_verdicts(tmp_path: Path) -> None:
     """Nothing persona-specific lives in code: a persona that wants CFOs gets CFOs."""
-    from pipeline.rules import evaluate_title
-    from pipeline.titles import parse_title
+    from pipeline.persona.titles import parse_title
+    from pipeline.ranking.rules import evaluate_title
 
     def want_finance(document: dict) -> None:
         document["hard_exclusions"] = [

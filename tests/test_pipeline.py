@@ -11,10 +11,10 @@ import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult, materialize
 
 from pipeline.definitions import ASSET_CHECKS, ASSETS, RANK_LEADS_JOB, build_definitions
-from pipeline.lead_files import REJECTED_COLUMNS
-from pipeline.partitions import full_range_tags
-from pipeline.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
-from pipeline.shards import shard_of
+from pipeline.leads.files import REJECTED_COLUMNS
+from pipeline.leads.shards import shard_of
+from pipeline.orchestration.partitions import full_range_tags
+from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
 
 QUALITY_CHECK = "ranking_matches_expert_labels"
 TABLES = ("raw_leads", "enriched_leads", "lead_evaluations", "ranked_leads", "campaign_export")

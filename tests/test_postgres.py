@@ -22,15 +22,19 @@ from dagster import (
 from support import POSTGRES_URL, run_rank_leads
 
 from pipeline.definitions import ASSETS, build_definitions
-from pipeline.enrichment import enrich_leads
-from pipeline.groq_client import GroqChat
-from pipeline.groq_config import load_groq_config
-from pipeline.lead_files import read_lead_file
-from pipeline.llm_evaluation import HybridEvaluator
-from pipeline.llm_store import LlmStore
-from pipeline.mock_groq import MockGroq
-from pipeline.persona import Persona
-from pipeline.postgres import (
+from pipeline.groq_server.server import MockGroq
+from pipeline.leads.files import read_lead_file
+from pipeline.leads.shards import shard_of
+from pipeline.llm.client import GroqChat
+from pipeline.llm.config import load_groq_config
+from pipeline.llm.evaluator import HybridEvaluator
+from pipeline.llm.ratelimit import RateLimiter
+from pipeline.llm.store import LlmStore
+from pipeline.orchestration.resources import warehouse_config
+from pipeline.orchestration.settings import DATA_DIR, ENV_DATABASE_URL, Settings
+from pipeline.persona.spec import Persona
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.storage.postgres_warehouse import (
     PostgresPandasIOManager,
     PostgresUrlError,
     frame_from_cursor,
@@ -38,11 +42,7 @@ from pipeline.postgres import (
     psycopg2_dsn,
     redact,
 )
-from pipeline.ratelimit import RateLimiter
-from pipeline.resources import warehouse_config
-from pipeline.settings import DATA_DIR, ENV_DATABASE_URL, Settings
-from pipeline.shards import shard_of
-from pipeline.stores import Warehouse
+from pipeline.storage.stores import Warehouse
 
 pytestmark = pytest.mark.postgres
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from pipeline.mock_model import leads_in
-from pipeline.persona import Persona
-from pipeline.prompts import (
+from pipeline.groq_server.model import leads_in
+from pipeline.llm.prompts import (
     MAX_FIELD_CHARS,
     RESPONSE_FORMAT,
     LeadForModel,
@@ -15,6 +14,7 @@ from pipeline.prompts import (
     clean_field,
     persona_prompt,
 )
+from pipeline.persona.spec import Persona
 
 
 def lead(lead_id: str, title: str, company: str = "acme.com") -> LeadForModel:

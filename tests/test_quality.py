@@ -1,6 +1,6 @@
 import pandas as pd
 
-from pipeline.quality import campaign_problems, rank_problems
+from pipeline.ranking.invariants import campaign_problems, rank_problems
 
 
 def ranked(rows: list[tuple[str, bool, float | None, int]]) -> pd.DataFrame:

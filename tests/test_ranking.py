@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.ranking import (
+from pipeline.ranking.ranked_table import (
     MissingEvaluationsError,
     build_ranked_leads,
     campaign_rows,

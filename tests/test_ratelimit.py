@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.ratelimit import BudgetExhausted, RateLimiter, RateLimits, parse_go_duration
+from pipeline.llm.ratelimit import BudgetExhausted, RateLimiter, RateLimits, parse_go_duration
 
 LIMITS = RateLimits(
     requests_per_minute=3, tokens_per_minute=1000, requests_per_day=100, tokens_per_day=100_000

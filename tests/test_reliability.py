@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from support import POSTGRES_URL
 
-from pipeline.postgres import pg_transaction
-from pipeline.settings import DUCKDB_SCHEMA
+from pipeline.orchestration.settings import DUCKDB_SCHEMA
+from pipeline.storage.postgres_warehouse import pg_transaction
 
 pytestmark = pytest.mark.slow
 

@@ -2,8 +2,10 @@
 
 import pytest
 
-from pipeline.persona import Persona
-from pipeline.rules import (
+from pipeline.persona.sizing import UNKNOWN_BAND
+from pipeline.persona.spec import Persona
+from pipeline.persona.titles import parse_title
+from pipeline.ranking.rules import (
     BASIS_CHAMPION,
     BASIS_EMPTY_TITLE,
     BASIS_HARD_EXCLUSION,
@@ -11,8 +13,6 @@ from pipeline.rules import (
     Verdict,
     evaluate_title,
 )
-from pipeline.sizing import UNKNOWN_BAND
-from pipeline.titles import parse_title
 
 BANDS = ("startup", "smb", "mid_market", "enterprise")
 

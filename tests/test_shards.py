@@ -7,9 +7,14 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from pipeline.leads import companies_named
-from pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, full_range_tags, range_tags
-from pipeline.shards import SHARD_COUNT, SHARD_KEYS, shard_of, shards_of
+from pipeline.leads.records import companies_named
+from pipeline.leads.shards import SHARD_COUNT, SHARD_KEYS, shard_of, shards_of
+from pipeline.orchestration.partitions import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    full_range_tags,
+    range_tags,
+)
 
 
 def test_a_company_always_lands_in_the_same_shard() -> None:

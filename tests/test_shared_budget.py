@@ -14,9 +14,9 @@ import pytest
 import yaml
 from support import POSTGRES_URL
 
-from pipeline.mock_groq import MockGroq, ServedRequest
-from pipeline.ratelimit import RateLimits
-from pipeline.settings import DATA_DIR
+from pipeline.groq_server.server import MockGroq, ServedRequest
+from pipeline.llm.ratelimit import RateLimits
+from pipeline.orchestration.settings import DATA_DIR
 
 pytestmark = [pytest.mark.postgres, pytest.mark.groq_server]
 

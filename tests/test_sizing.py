@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.persona import Persona
-from pipeline.sizing import UNKNOWN_BAND, parse_employee_count, size_band
+from pipeline.persona.sizing import UNKNOWN_BAND, parse_employee_count, size_band
+from pipeline.persona.spec import Persona
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,13 @@
 import pytest
 
-from pipeline.persona import Persona
-from pipeline.titles import FLAG_EMPTY, FLAG_TAGLINE, FLAG_TRANSLATED, parse_title, split_tagline
+from pipeline.persona.spec import Persona
+from pipeline.persona.titles import (
+    FLAG_EMPTY,
+    FLAG_TAGLINE,
+    FLAG_TRANSLATED,
+    parse_title,
+    split_tagline,
+)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.settings import PROJECT_ROOT
+from pipeline.orchestration.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

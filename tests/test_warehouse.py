@@ -6,8 +6,8 @@ import duckdb
 import pandas as pd
 from dagster import DagsterInstance, DynamicPartitionsDefinition, asset, materialize
 
-from pipeline.settings import DUCKDB_SCHEMA
-from pipeline.warehouse import AtomicDuckDBPandasIOManager
+from pipeline.orchestration.settings import DUCKDB_SCHEMA
+from pipeline.storage.duckdb_warehouse import AtomicDuckDBPandasIOManager
 
 PARTITIONS = DynamicPartitionsDefinition(name="test_companies")
 ROWS: dict[str, pd.DataFrame] = {}

@@ -1,0 +1,468 @@
+"""A local Groq-compatible server: `POST /openai/v1/chat/completions` over real HTTP.
+
+It answers as Groq does (the response shape the `groq` SDK parses, the `x-ratelimit-*`
+headers, 429 with `retry-after` past the requests/tokens per minute or per day, 413 for a
+request larger than the minute's tokens), and injects scripted faults. Tests, benchmarks and
+`persona-ranker mock-groq` use it; the SDK reaches it with `base_url=http://127.0.0.1:PORT`.
+
+Control endpoints (not Groq's): `POST /mock/faults` {"faults": [...]} queues faults for the
+next requests, `GET /mock/stats` lists every request served, `POST /mock/reset` clears both.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from pipeline.groq_server.model import (
+    answer_json,
+    count_tokens,
+    leads_in,
+    prompt_tokens,
+    score_leads,
+)
+from pipeline.llm.ratelimit import RateLimits
+from pipeline.persona.spec import Persona
+
+COMPLETIONS_PATH = "/openai/v1/chat/completions"
+MODELS = ("openai/gpt-oss-120b", "openai/gpt-oss-20b")
+FAULTS = (
+    "ok",  # no fault: lets a script reach the n-th request
+    "429",
+    "429_daily",
+    "413",
+    "498",
+    "500",
+    "503",
+    "slow",
+    "malformed",
+    "missing_id",
+    "duplicate_id",
+    "extra_id",
+    "out_of_range",
+    "all_100",  # a model that obeyed an injected "give every lead 100"
+)
+_STATUS_FAULTS = {"498": 498, "500": 500, "503": 503}
+_DAY_MINUTES = 1440
+
+
+@dataclass
+class MockSettings:
+    limits: RateLimits
+    # Seconds in the server's minute: shrink it to run free-tier scenarios quickly.
+    minute_s: float = 60.0
+    disagreement: float = 0.1
+    # Reasoning tokens a low-effort gpt-oss call spends before answering (a model, not a
+    # measurement): a fixed part per call and a part per lead.
+    reasoning_tokens_per_call: int = 64
+    reasoning_tokens_per_lead: int = 4
+    slow_s: float = 5.0
+    faults: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ServedRequest:
+    at: float
+    status: int
+    fault: str
+    leads: int
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    counted_tokens: int = 0
+
+
+class _Ledger:
+    """The server's sliding windows over the last minute and the last day."""
+
+    def __init__(self, settings: MockSettings) -> None:
+        self.settings = settings
+        self.minute: deque[tuple[float, int]] = deque()
+        self.day: deque[tuple[float, int]] = deque()
+
+    def _trim(self, now: float) -> None:
+        for window, span in ((self.minute, self.minute_s), (self.day, self.day_s)):
+            while window and window[0][0] <= now - span:
+                window.popleft()
+
+    @property
+    def minute_s(self) -> float:
+        return self.settings.minute_s
+
+    @property
+    def day_s(self) -> float:
+        return self.settings.minute_s * _DAY_MINUTES
+
+    def refusal(self, now: float, tokens: int) -> tuple[str, float] | None:
+        """Which limit a request of `tokens` would break and how long until it fits, or None
+        when it fits now."""
+        self._trim(now)
+        limits = self.settings.limits
+        for window, span, request_limit, token_limit, period in (
+            (self.day, self.day_s, limits.requests_per_day, limits.tokens_per_day, "day"),
+            (
+                self.minute,
+                self.minute_s,
+                limits.requests_per_minute,
+                limits.tokens_per_minute,
+                "minute",
+            ),
+        ):
+            if window and len(window) >= request_limit:
+                return f"requests per {period}", window[0][0] + span - now
+            if sum(spent for _, spent in window) + tokens > token_limit:
+                return f"tokens per {period}", _until_tokens_fit(
+                    window, span, now, tokens, token_limit
+                )
+        return None
+
+    def spend(self, now: float, tokens: int) -> None:
+        self.minute.append((now, tokens))
+        self.day.append((now, tokens))
+
+    def headers(self, now: float) -> dict[str, str]:
+        self._trim(now)
+        limits = self.settings.limits
+        minute_tokens = sum(t for _, t in self.minute)
+        return {
+            "x-ratelimit-limit-requests": str(limits.requests_per_day),
+            "x-ratelimit-limit-tokens": str(limits.tokens_per_minute),
+            "x-ratelimit-remaining-requests": str(max(limits.requests_per_day - len(self.day), 0)),
+            "x-ratelimit-remaining-tokens": str(max(limits.tokens_per_minute - minute_tokens, 0)),
+            "x-ratelimit-reset-requests": go_duration(
+                self.day[0][0] + self.day_s - now if self.day else 0
+            ),
+            "x-ratelimit-reset-tokens": go_duration(
+                self.minute[0][0] + self.minute_s - now if self.minute else 0
+            ),
+        }
+
+
+def _until_tokens_fit(
+    window: deque[tuple[float, int]], span: float, now: float, tokens: int, limit: int
+) -> float:
+    used = sum(spent for _, spent in window)
+    for at, spent in window:
+        used -= spent
+        if used + tokens <= limit:
+            return max(at + span - now, 0.0)
+    return span
+
+
+def go_duration(seconds: float) -> str:
+    """Groq's style: '520ms', '7.66s', '2m59.56s', '1h2m3s'."""
+    if seconds < 1:
+        return f"{max(seconds, 0) * 1000:.0f}ms"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.2f}".rstrip("0").rstrip(".") + "s"
+    if minutes or hours:
+        text = f"{int(minutes)}m{text}"
+    if hours:
+        text = f"{int(hours)}h{text}"
+    return text
+
+
+class MockGroq:
+    """The server's state; `serve()` runs it, `start()` runs it on a background thread."""
+
+    def __init__(self, persona: Persona, settings: MockSettings, port: int = 0) -> None:
+        self.persona = persona
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._ledger = _Ledger(settings)
+        self._faults: deque[str] = deque(settings.faults)
+        self._served: list[ServedRequest] = []
+        self._seen_prefixes: set[str] = set()
+        self._started = time.monotonic()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> MockGroq:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> MockGroq:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def queue_faults(self, faults: list[str]) -> None:
+        unknown = [fault for fault in faults if fault not in FAULTS]
+        if unknown:
+            raise ValueError(f"unknown faults {unknown} (known: {', '.join(FAULTS)})")
+        with self._lock:
+            self._faults.extend(faults)
+
+    def served(self) -> list[ServedRequest]:
+        with self._lock:
+            return list(self._served)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._served.clear()
+
+    def complete(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Status, headers and JSON body for one chat completion request."""
+        problem = _request_problem(body)
+        if problem:
+            return _error(HTTPStatus.BAD_REQUEST, problem, "invalid_request_error")
+        if body["model"] not in MODELS:
+            return _error(
+                HTTPStatus.NOT_FOUND,
+                f"The model `{body['model']}` does not exist",
+                "model_not_found",
+            )
+        messages = body["messages"]
+        user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+        try:
+            leads = leads_in(user)
+        except (ValueError, KeyError, TypeError) as error:
+            return _error(
+                HTTPStatus.BAD_REQUEST, f"cannot read the leads: {error}", "invalid_request_error"
+            )
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else ""
+        if fault == "slow":
+            time.sleep(self.settings.slow_s)
+        scored = score_leads(leads, self.persona, self.settings.disagreement)
+        content = _apply_content_fault(fault, answer_json(scored), scored)
+        prompt = prompt_tokens(messages, body.get("response_format"))
+        prefix = json.dumps([messages[0], body.get("response_format")], sort_keys=True)
+        reasoning = (
+            self.settings.reasoning_tokens_per_call
+            + self.settings.reasoning_tokens_per_lead * len(leads)
+        )
+        completion = count_tokens(content) + reasoning
+        with self._lock:
+            cached = (
+                prompt_tokens(messages[:1], body.get("response_format"))
+                if prefix in self._seen_prefixes
+                else 0
+            )
+            counted = prompt - cached + completion
+            now = time.monotonic()
+            served = ServedRequest(
+                now - self._started, 200, fault, len(leads), prompt, cached, completion, counted
+            )
+            status, headers, reply = self._admit(now, counted, fault, served)
+            if status == 200:
+                self._seen_prefixes.add(prefix)
+                reply = _completion(body["model"], content, prompt, cached, completion, reasoning)
+            served.status = status
+            self._served.append(served)
+        return status, headers, reply
+
+    def _admit(
+        self, now: float, counted: int, fault: str, served: ServedRequest
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        ledger = self._ledger
+        limits = self.settings.limits
+        if fault == "413" or counted > limits.tokens_per_minute:
+            return _error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"Request too large: Limit {limits.tokens_per_minute}, Requested {counted}",
+                "tokens",
+            )
+        if fault in _STATUS_FAULTS:
+            return _error(
+                _STATUS_FAULTS[fault],
+                "injected fault: over capacity or server error",
+                "server_error",
+            )
+        refusal = ("injected", 1.0) if fault == "429" else None
+        if fault == "429_daily":
+            refusal = ("requests per day (RPD)", ledger.day_s)
+        refusal = refusal or ledger.refusal(now, counted)
+        if refusal:
+            name, wait = refusal
+            status, headers, body = _error(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                f"Rate limit reached on {name}. Please try again in {go_duration(wait)}.",
+                "rate_limit_exceeded",
+            )
+            return (
+                status,
+                {**headers, **ledger.headers(now), "retry-after": str(math.ceil(wait))},
+                body,
+            )
+        ledger.spend(now, counted)
+        return 200, ledger.headers(now), {}
+
+
+def _apply_content_fault(fault: str, content: str, scored: list[Any]) -> str:
+    if fault == "malformed":
+        return content[: len(content) // 2]
+    document = json.loads(content)
+    entries = document["leads"]
+    if fault == "missing_id" and entries:
+        entries.pop()
+    elif fault == "duplicate_id" and entries:
+        entries.append({**entries[0], "score": 100 - entries[0]["score"]})
+    elif fault == "extra_id":
+        entries.append({"id": 999, "score": 50, "reason": "not sent"})
+    elif fault == "out_of_range" and entries:
+        entries[0]["score"] = 150
+    elif fault == "all_100":
+        for entry in entries:
+            entry["score"] = 100
+    else:
+        return content
+    return json.dumps(document, separators=(",", ":"))
+
+
+def _request_problem(body: dict[str, Any]) -> str:
+    if not isinstance(body.get("model"), str):
+        return "'model' is required"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty list"
+    response_format = body.get("response_format")
+    if response_format is not None:
+        if response_format.get("type") != "json_schema":
+            return "response_format.type must be 'json_schema' here"
+        spec = response_format.get("json_schema", {})
+        if spec.get("strict") is not True:
+            return "json_schema.strict must be true"
+        problem = _strict_schema_problem(spec.get("schema", {}), "schema")
+        if problem:
+            return problem
+    return ""
+
+
+def _strict_schema_problem(schema: dict[str, Any], where: str) -> str:
+    """Strict mode's rules: every object lists all its properties as required and allows no
+    others."""
+    if schema.get("type") == "object":
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return f"{where}: additionalProperties must be false in strict mode"
+        if set(schema.get("required", [])) != set(properties):
+            return f"{where}: every property must be required in strict mode"
+        for name, child in properties.items():
+            problem = _strict_schema_problem(child, f"{where}.{name}")
+            if problem:
+                return problem
+    if schema.get("type") == "array":
+        return _strict_schema_problem(schema.get("items", {}), f"{where}[]")
+    return ""
+
+
+def _completion(
+    model: str, content: str, prompt: int, cached: int, completion: int, reasoning: int
+) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
+        },
+        "system_fingerprint": "fp_mock",
+        "x_groq": {"id": f"req_{uuid.uuid4().hex[:26]}"},
+    }
+
+
+def _error(status: int, message: str, kind: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+    return int(status), {}, {"error": {"message": message, "type": kind, "code": kind}}
+
+
+def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self._body()
+            if body is None:
+                return
+            if self.path == COMPLETIONS_PATH:
+                if not self.headers.get("Authorization", "").removeprefix("Bearer ").strip():
+                    self._send(
+                        *_error(HTTPStatus.UNAUTHORIZED, "Invalid API Key", "invalid_api_key")
+                    )
+                    return
+                self._send(*mock.complete(body))
+            elif self.path == "/mock/faults":
+                try:
+                    mock.queue_faults(list(body.get("faults", [])))
+                except ValueError as error:
+                    self._send(*_error(HTTPStatus.BAD_REQUEST, str(error), "invalid_request_error"))
+                    return
+                self._send(200, {}, {"queued": body.get("faults", [])})
+            elif self.path == "/mock/reset":
+                mock.reset()
+                self._send(200, {}, {"reset": True})
+            else:
+                self._send(*_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found"))
+
+        def do_GET(self) -> None:
+            if self.path == "/mock/stats":
+                self._send(200, {}, {"requests": [asdict(r) for r in mock.served()]})
+            else:
+                self._send(*_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found"))
+
+        def _body(self) -> dict[str, Any] | None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except json.JSONDecodeError:
+                self._send(
+                    *_error(HTTPStatus.BAD_REQUEST, "body is not JSON", "invalid_request_error")
+                )
+                return None
+            return body if isinstance(body, dict) else {}
+
+        def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+            payload = json.dumps(body).encode("utf-8")
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # The client gave up (a timeout): nothing to answer.
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler

@@ -1,0 +1,63 @@
+"""Company identity: the key every company's leads are grouped and ranked under."""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.leads.text import collapse_spaces, normalize_text
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
+# No '...' and no control characters: keys were Dagster partition keys in earlier versions,
+# which reject both, and keep that form so that they and the lead ids built on them (hence
+# cached model answers and shards) stay the same across versions.
+_DOT_RUNS = re.compile(r"\.{2,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def normalize_domain(domain: str | None) -> str:
+    """'https://www.Example.com/about' -> 'example.com'; '' when there is no usable domain."""
+    if not domain:
+        return ""
+    text = _CONTROL.sub("", domain).strip().lower()
+    text = _SCHEME.sub("", text)
+    text = re.split(r"[/?#]", text, maxsplit=1)[0]
+    text = text.split("@")[-1].split(":")[0].strip(". ")
+    text = text.removeprefix("www.")
+    text = _DOT_RUNS.sub(".", text)
+    return text if "." in text and " " not in text else ""
+
+
+def company_key(account_name: str | None, account_domain: str | None) -> str:
+    """The normalised domain when there is one, else the trimmed company name.
+
+    Returns '' when the lead names neither; callers treat that as bad input.
+    """
+    domain = normalize_domain(account_domain)
+    if domain:
+        return domain
+    name = collapse_spaces(_CONTROL.sub(" ", account_name or ""))
+    return _DOT_RUNS.sub("…", name)
+
+
+# Words that name no particular firm: "Acme Inc" and "Acme" are the same firm.
+_GENERIC_NAME_WORDS = frozenset(
+    {"inc", "ltd", "llc", "gmbh", "sa", "sas", "bv", "ag", "co", "corp", "company", "the", "group"}
+)
+
+
+def _name_words(text: str) -> set[str]:
+    return set(normalize_text(text).split()) - _GENERIC_NAME_WORDS
+
+
+def is_same_company(named: str, account_name: str, account_domain: str) -> bool:
+    """Whether a firm named in a title is the lead's company, by name words or domain stem.
+
+    Loose on purpose: only a firm sharing no word with the company counts as another firm.
+    """
+    named_words = _name_words(named)
+    if not named_words:
+        return True
+    stem = normalize_domain(account_domain).split(".")[0]
+    company_words = _name_words(account_name) | ({stem} if stem else set())
+    joined = "".join(sorted(named_words))
+    return bool(named_words & company_words) or any(word in joined for word in company_words)

@@ -1,0 +1,100 @@
+"""Reading a leads CSV and giving every lead a stable identity."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.leads.companies import company_key
+from pipeline.leads.text import collapse_spaces
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "account_name",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+)
+# Present in full exports; a file without them is still ranked (no domains, no sizes).
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "account_domain",
+    "account_employee_range",
+    "account_industry",
+)
+LEAD_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+
+class LeadsFileError(ValueError):
+    """The leads file cannot be used; the message names the file, and the row and column."""
+
+
+def read_text_csv(path: Path, error_type: type[ValueError]) -> pd.DataFrame:
+    """Every cell as a string, exactly as written; header names trimmed.
+
+    An unreadable file raises `error_type` naming the file.
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError as error:
+        raise error_type(f"{path}: file not found") from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise error_type(f"{path}: not a readable CSV ({error})") from error
+    frame.columns = [str(column).strip() for column in frame.columns]
+    return frame
+
+
+def identity_text(value: str) -> str:
+    """Case- and spacing-insensitive form of a name, keeping every script."""
+    return collapse_spaces(unicodedata.normalize("NFKC", value)).casefold()
+
+
+def lead_id(first_name: str, last_name: str, job_title: str, company: str) -> str:
+    """Stable id of a person in a role at a company: the same row in any file gets the same id."""
+    parts = (identity_text(first_name), identity_text(last_name), identity_text(job_title), company)
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def identities(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Each row's `company_key` ('' when it names no company) and `lead_id`."""
+    keys = [
+        company_key(name, domain)
+        for name, domain in zip(frame["account_name"], frame["account_domain"], strict=True)
+    ]
+    ids = [
+        lead_id(first, last, title, key)
+        for first, last, title, key in zip(
+            frame["lead_first_name"],
+            frame["lead_last_name"],
+            frame["lead_job_title"],
+            keys,
+            strict=True,
+        )
+    ]
+    return keys, ids
+
+
+def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
+    """Adds `company_key` and `lead_id`; a row naming no company fails with its row number."""
+    keys, ids = identities(frame)
+    for key, row, source in zip(keys, frame["source_row"], frame["source_file"], strict=True):
+        if not key:
+            raise LeadsFileError(
+                f"{source}: row {row}: column 'account_name' is empty and 'account_domain' "
+                "holds no domain, so the lead belongs to no company"
+            )
+    return frame.assign(company_key=keys, lead_id=ids)
+
+
+def companies_named(frame: pd.DataFrame, names: list[str]) -> list[str]:
+    """The company keys that these names (a company key, a domain or an account name, in any
+    case or spacing) denote in the leads; a name matching none is an error naming it."""
+    by_name: dict[str, set[str]] = {}
+    for key, account in zip(frame["company_key"], frame["account_name"], strict=True):
+        by_name.setdefault(identity_text(key), set()).add(key)
+        by_name.setdefault(identity_text(account), set()).add(key)
+    unknown = [name for name in names if identity_text(name) not in by_name]
+    if unknown:
+        raise ValueError(f"no company named {', '.join(map(repr, unknown))} in the leads")
+    return sorted(set().union(*(by_name[identity_text(name)] for name in names)))

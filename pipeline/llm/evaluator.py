@@ -1,0 +1,252 @@
+"""The hybrid evaluation: rules for the clear cases, the model for the rest, in batched calls.
+
+Every model answer is checked; a lead the model did not answer is asked again once and then
+judged by the rules (`evaluator='rules_fallback'`, with the reason). A lead is never marked
+irrelevant because a call failed. When the account's daily budget runs out the run stops:
+what was paid for is cached, and the leads not yet judged stay pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from pipeline.llm.answers import ModelScore, check_answer
+from pipeline.llm.client import (
+    CallFailed,
+    CallRecord,
+    DailyCapReached,
+    GroqChat,
+    RequestTooLarge,
+)
+from pipeline.llm.config import Usage
+from pipeline.llm.prompts import (
+    PROMPT_VERSION,
+    LeadForModel,
+    batch_completion_budget,
+    batch_message,
+    persona_prompt,
+)
+from pipeline.llm.routing import (
+    answer_cache_key,
+    companies_with_target,
+    company_batches,
+    leads_for_model,
+    needs_model,
+)
+from pipeline.llm.store import CachedScore, LlmStore
+from pipeline.persona.spec import Persona
+from pipeline.ranking.evaluation import evaluate_with_rules
+
+EVALUATOR_RULES = "rules"
+EVALUATOR_MODEL = "groq"
+EVALUATOR_FALLBACK = "rules_fallback"
+BASIS_MODEL = "model"
+
+
+class EvaluationIncomplete(Exception):
+    """The run stopped before every lead was judged; `pending` lists the leads left."""
+
+    def __init__(self, cause: str, pending: list[LeadForModel], stats: ModelStats) -> None:
+        companies = sorted({lead.company_key for lead in pending})
+        super().__init__(
+            f"{cause}. {len(pending)} leads at {len(companies)} companies are pending (not "
+            "judged, not marked irrelevant). The answers already paid for are cached: run "
+            "again after the reset and only the pending leads are sent."
+        )
+        self.pending = pending
+        self.companies = companies
+        self.stats = stats
+
+
+@dataclass
+class ModelStats:
+    """What the model path did in one evaluation, for the run's metadata."""
+
+    model: str
+    sent_to_model: int = 0
+    cache_hits: int = 0
+    answered: int = 0
+    fallbacks: int = 0
+    calls: int = 0
+    retries: int = 0
+    usage: Usage = field(default_factory=Usage)
+    usd: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    def as_metadata(self, leads: int) -> dict[str, float | int | str]:
+        total = self.usage.prompt_tokens + self.usage.completion_tokens
+        return {
+            "model": self.model,
+            "sent_to_model": self.sent_to_model,
+            "cache_hits": self.cache_hits,
+            "answered_by_model": self.answered,
+            "rules_fallbacks": self.fallbacks,
+            "calls": self.calls,
+            "retries": self.retries,
+            "prompt_tokens": self.usage.prompt_tokens,
+            "completion_tokens": self.usage.completion_tokens,
+            "cached_tokens": self.usage.cached_tokens,
+            "reasoning_tokens": self.usage.reasoning_tokens,
+            "tokens_per_lead": round(total / leads, 1) if leads else 0.0,
+            "usd": round(self.usd, 6),
+        }
+
+    def add_call(self, record: CallRecord) -> None:
+        self.calls += 1
+        self.retries += record.retries
+        self.usage = self.usage + record.usage
+        self.usd += record.usd
+
+
+@dataclass
+class HybridEvaluator:
+    """Runs one evaluation; `chat` calls the model, `store` caches answers and logs calls."""
+
+    persona: Persona
+    chat: GroqChat
+    store: LlmStore
+    run_id: str
+    batch_size: int
+    log: Callable[[str], None] = print
+
+    def __post_init__(self) -> None:
+        # The same prefix for every call of the run (Groq caches it): built once.
+        self._system_prompt = persona_prompt(self.persona)
+
+    def evaluate(
+        self, leads: pd.DataFrame, evaluated_at: datetime
+    ) -> tuple[pd.DataFrame, ModelStats]:
+        rules = evaluate_with_rules(leads, self.persona, EVALUATOR_RULES, evaluated_at)
+        routed = needs_model(leads, rules)
+        candidates = leads_for_model(leads[routed], companies_with_target(rules))
+        stats = ModelStats(model=self.chat.model, sent_to_model=len(candidates))
+        keys = {
+            lead.lead_id: answer_cache_key(lead, self.persona, self.chat.model)
+            for lead in candidates
+        }
+        cached = self.store.cached(list(keys.values()))
+        answers = {lead_id: cached[key] for lead_id, key in keys.items() if key in cached}
+        stats.cache_hits = len(answers)
+        fallbacks: dict[str, str] = {}
+        todo = [lead for lead in candidates if lead.lead_id not in answers]
+        batches = company_batches(todo, self.batch_size)
+        self.log(
+            f"{len(candidates)} of {len(leads)} leads need the model; {stats.cache_hits} "
+            f"cached, {len(todo)} to send in {len(batches)} calls to {self.chat.model}"
+        )
+        for number, batch in enumerate(batches):
+            try:
+                self._judge(batch, keys, answers, fallbacks, stats, retry_missing=True)
+            except DailyCapReached as cap:
+                pending = [
+                    lead
+                    for part in batches[number:]
+                    for lead in part
+                    if lead.lead_id not in answers and lead.lead_id not in fallbacks
+                ]
+                raise EvaluationIncomplete(str(cap), pending, stats) from cap
+        stats.answered = len(answers) - stats.cache_hits
+        stats.fallbacks = len(fallbacks)
+        return self._frame(rules, answers, fallbacks), stats
+
+    def _judge(
+        self,
+        batch: list[LeadForModel],
+        keys: dict[str, str],
+        answers: dict[str, CachedScore],
+        fallbacks: dict[str, str],
+        stats: ModelStats,
+        retry_missing: bool,
+    ) -> None:
+        """Answers for one batch: split on 413, asked again once for ids that did not come
+        back, the rules for what is still missing."""
+        message, ids = batch_message(batch)
+        record = CallRecord(
+            model=self.chat.model,
+            leads=len(batch),
+            companies=",".join(sorted({lead.company_key for lead in batch})),
+        )
+        try:
+            completion = self.chat.complete(
+                [
+                    {"role": "system", "content": self._system_prompt},
+                    {"role": "user", "content": message},
+                ],
+                batch_completion_budget(len(batch)),
+                record,
+            )
+        except RequestTooLarge:
+            self._record(record, [], stats)
+            if len(batch) == 1:
+                fallbacks[batch[0].lead_id] = "request too large for the token limit"
+                return
+            half = len(batch) // 2
+            self.log(f"413 for {len(batch)} leads: splitting the batch")
+            for part in (batch[:half], batch[half:]):
+                self._judge(part, keys, answers, fallbacks, stats, retry_missing)
+            return
+        except CallFailed as failure:
+            self._record(record, [], stats)
+            self.log(f"call failed for {len(batch)} leads, rules used instead: {failure}")
+            for lead in batch:
+                fallbacks[lead.lead_id] = f"model call failed: {failure}"[:200]
+            return
+        except DailyCapReached:
+            self._record(record, [], stats)
+            raise
+        checked = check_answer(completion.content, set(ids))
+        leads_by_id = {lead.lead_id: lead for lead in batch}
+        paid = [
+            self._cached_score(leads_by_id[ids[number]], keys, score)
+            for number, score in checked.scores.items()
+        ]
+        self._record(record, paid, stats)
+        answers.update({score.lead_id: score for score in paid})
+        if checked.problems:
+            summary = "; ".join(checked.problems[:5])
+            stats.problems.append(summary)
+            self.log(f"answer problems ({len(checked.missing)} ids to redo): {summary}")
+        missing = [leads_by_id[ids[number]] for number in sorted(checked.missing)]
+        if missing and retry_missing:
+            self._judge(missing, keys, answers, fallbacks, stats, retry_missing=False)
+        elif missing:
+            for lead in missing:
+                fallbacks[lead.lead_id] = "model gave no valid answer twice"
+
+    def _cached_score(
+        self, lead: LeadForModel, keys: dict[str, str], score: ModelScore
+    ) -> CachedScore:
+        return CachedScore(
+            cache_key=keys[lead.lead_id],
+            lead_id=lead.lead_id,
+            company_key=lead.company_key,
+            relevance_score=score.score,
+            reasoning=score.reason,
+            model=self.chat.model,
+        )
+
+    def _record(self, record: CallRecord, paid: list[CachedScore], stats: ModelStats) -> None:
+        self.store.record_call(self.run_id, record, paid, PROMPT_VERSION, self.persona.fingerprint)
+        stats.add_call(record)
+
+    def _frame(
+        self, rules: pd.DataFrame, answers: dict[str, CachedScore], fallbacks: dict[str, str]
+    ) -> pd.DataFrame:
+        frame = rules.copy()
+        lead_ids = frame["lead_id"]
+        by_model = lead_ids.isin(answers.keys())
+        scores = lead_ids[by_model].map(lambda lead_id: answers[lead_id].relevance_score)
+        frame.loc[by_model, "relevance_score"] = scores.astype("int64")
+        frame.loc[by_model, "is_relevant"] = scores >= self.persona.relevance_threshold
+        frame.loc[by_model, "reasoning"] = lead_ids[by_model].map(lambda i: answers[i].reasoning)
+        frame.loc[by_model, "evaluator"] = EVALUATOR_MODEL
+        frame.loc[by_model, "decision_basis"] = BASIS_MODEL
+        frame.loc[by_model, "model"] = self.chat.model
+        fell_back = lead_ids.isin(fallbacks.keys())
+        frame.loc[fell_back, "evaluator"] = EVALUATOR_FALLBACK
+        frame.loc[fell_back, "fallback_reason"] = lead_ids[fell_back].map(fallbacks)
+        return frame

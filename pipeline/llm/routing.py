@@ -1,0 +1,102 @@
+"""Which leads the rules settle and which go to the model, the cache key of a model answer,
+and how the model's leads are packed into calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+
+from pipeline.llm.prompts import PROMPT_VERSION, LeadForModel, clean_field
+from pipeline.persona.spec import Persona
+from pipeline.ranking.rules import (
+    BASIS_BEST_AVAILABLE,
+    BASIS_CHAMPION,
+    BASIS_FIT,
+    BASIS_PRIMARY_TARGET,
+)
+
+# The rules' verdict stands for empty titles, hard exclusions (non-employees among them) and
+# primary targets: the persona names those cases outright.
+_JUDGEMENT_CALLS = frozenset({BASIS_FIT, BASIS_CHAMPION, BASIS_BEST_AVAILABLE})
+
+
+def needs_model(leads: pd.DataFrame, rules: pd.DataFrame) -> pd.Series:
+    """True where the rules are unsure: a title judged on partial fit, a champion, a
+    best-available pick, or a title the rules did not understand. A title in a department the
+    rules recognise as irrelevant (operations, account management ...) stays with the rules."""
+    judgement = rules["decision_basis"].isin(_JUDGEMENT_CALLS).to_numpy()
+    known_and_irrelevant = (
+        (rules["decision_basis"] == BASIS_FIT).to_numpy()
+        & (rules["department_fit"] == 0).to_numpy()
+        & (leads["title_departments"] != "").to_numpy()
+    )
+    return pd.Series(judgement & ~known_and_irrelevant, index=leads.index)
+
+
+def companies_with_target(rules: pd.DataFrame) -> set[str]:
+    settled = rules[(rules["decision_basis"] == BASIS_PRIMARY_TARGET) & rules["is_relevant"]]
+    return set(settled["company_key"])
+
+
+def leads_for_model(leads: pd.DataFrame, with_target: set[str]) -> list[LeadForModel]:
+    return [
+        LeadForModel(
+            lead_id=row.lead_id,
+            company_key=row.company_key,
+            company=row.account_name,
+            employees=row.account_employee_range,
+            size_band=row.size_band,
+            industry=row.account_industry,
+            title=row.lead_job_title,
+            company_has_target=row.company_key in with_target,
+        )
+        for row in leads.itertuples(index=False)
+    ]
+
+
+def answer_cache_key(lead: LeadForModel, persona: Persona, model: str) -> str:
+    """Everything the answer depends on: what the model reads of the lead, the persona file,
+    the prompt version and the model. The lead's name is not sent, so it is not part of it."""
+    content = json.dumps(
+        [
+            clean_field(lead.title, "title"),
+            clean_field(lead.company, "company"),
+            clean_field(lead.employees, "employees"),
+            lead.size_band,
+            clean_field(lead.industry, "industry"),
+            lead.company_has_target,
+            persona.fingerprint,
+            PROMPT_VERSION,
+            model,
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+
+
+def company_batches(leads: list[LeadForModel], batch_size: int) -> list[list[LeadForModel]]:
+    """Calls of at most `batch_size` leads, a company's leads together so the model weighs
+    colleagues side by side. A company larger than a batch fills whole batches; smaller
+    companies share one (first fit, largest first), which keeps the number of calls low."""
+    by_company: dict[str, list[LeadForModel]] = {}
+    for lead in leads:
+        by_company.setdefault(lead.company_key, []).append(lead)
+    batches: list[list[LeadForModel]] = []
+    remainders: list[list[LeadForModel]] = []
+    for company_leads in by_company.values():
+        whole = len(company_leads) - len(company_leads) % batch_size
+        batches.extend(
+            company_leads[start : start + batch_size] for start in range(0, whole, batch_size)
+        )
+        if whole < len(company_leads):
+            remainders.append(company_leads[whole:])
+    open_batches: list[list[LeadForModel]] = []
+    for part in sorted(remainders, key=len, reverse=True):
+        target = next((b for b in open_batches if len(b) + len(part) <= batch_size), None)
+        if target is None:
+            open_batches.append(list(part))
+        else:
+            target.extend(part)
+    return batches + open_batches

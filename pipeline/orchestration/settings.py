@@ -1,0 +1,122 @@
+"""Where inputs and outputs live: defaults under the project, overridable by environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATA_DIR = PROJECT_ROOT / "data"
+
+ENV_LEADS = "PERSONA_RANKER_LEADS"
+ENV_PERSONA = "PERSONA_RANKER_PERSONA"
+ENV_WAREHOUSE = "PERSONA_RANKER_WAREHOUSE"
+# A PostgreSQL URL: every table goes there instead of the DuckDB file.
+ENV_DATABASE_URL = "PERSONA_RANKER_DATABASE_URL"
+ENV_DATABASE_SCHEMA = "PERSONA_RANKER_DATABASE_SCHEMA"
+ENV_INBOX = "PERSONA_RANKER_INBOX"
+ENV_SCHEDULE_CRON = "PERSONA_RANKER_SCHEDULE_CRON"
+ENV_SCHEDULE_TIMEZONE = "PERSONA_RANKER_SCHEDULE_TIMEZONE"
+ENV_EXPORT = "PERSONA_RANKER_EXPORT"
+ENV_TOP_N = "PERSONA_RANKER_TOP_N"
+ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
+ENV_LABELS = "PERSONA_RANKER_LABELS"
+ENV_GROQ_MODEL = "PERSONA_RANKER_GROQ_MODEL"
+ENV_GROQ_TIER = "PERSONA_RANKER_GROQ_TIER"
+ENV_GROQ_BATCH_SIZE = "PERSONA_RANKER_GROQ_BATCH_SIZE"
+ENV_GROQ_CONFIG = "PERSONA_RANKER_GROQ_CONFIG"
+# Read by the groq SDK as well: the key, and the server root (GROQ_BASE_URL).
+GROQ_KEY_VARIABLE = "GROQ_API_KEY"
+
+EVALUATOR_CHOICES = ("auto", "rules", "groq")
+# DuckDB confuses a schema with the database when both share a name ('warehouse.duckdb'
+# opens as catalog 'warehouse'), so its tables live in a schema of another name.
+DUCKDB_SCHEMA = "persona_ranker"
+# Where analysts look first: `select ... from ranked_leads` works without a search_path.
+POSTGRES_SCHEMA = "public"
+DEFAULT_MODEL = "openai/gpt-oss-120b"
+
+
+@dataclass(frozen=True)
+class Settings:
+    leads_path: Path = DATA_DIR / "leads.csv"
+    persona_path: Path = DATA_DIR / "persona.yaml"
+    warehouse_path: Path = DATA_DIR / "warehouse.duckdb"
+    # postgresql://user@host:port/db; when set, it replaces the DuckDB file.
+    database_url: str | None = None
+    # Schema of the tables: persona_ranker in DuckDB, public in PostgreSQL by default.
+    database_schema: str | None = None
+    export_path: Path = DATA_DIR / "exports" / "campaign.csv"
+    # Expert rankings the quality check and `persona-ranker eval` score against.
+    labels_path: Path = DATA_DIR / "eval_dev.csv"
+    # Prices per model and rate limits per tier of the Groq account.
+    groq_config_path: Path = DATA_DIR / "groq.yaml"
+    # New lead files dropped here are merged into the lead base by the inbox sensor.
+    inbox_path: Path = DATA_DIR / "inbox"
+    # The nightly re-ranking: cron expression and the timezone it is read in.
+    schedule_cron: str = "0 2 * * *"
+    schedule_timezone: str = "UTC"
+    top_n: int = 3
+    evaluator: str = "auto"
+    # Fail on any bad row of the leads file instead of setting it aside in rejected_leads.
+    strict_input: bool = False
+    groq_model: str = DEFAULT_MODEL
+    groq_tier: str = "free"
+    groq_batch_size: int = 40
+
+    def __post_init__(self) -> None:
+        if self.top_n < 1:
+            raise ValueError(f"top N must be at least 1, got {self.top_n}")
+        if self.groq_batch_size < 1:
+            raise ValueError(f"Groq batch size must be at least 1, got {self.groq_batch_size}")
+        if self.evaluator not in EVALUATOR_CHOICES:
+            raise ValueError(
+                f"unknown evaluator '{self.evaluator}' (choose from {', '.join(EVALUATOR_CHOICES)})"
+            )
+
+    @property
+    def warehouse_location(self) -> str:
+        return self.database_url or str(self.warehouse_path)
+
+    @property
+    def warehouse_schema(self) -> str:
+        if self.database_schema:
+            return self.database_schema
+        return POSTGRES_SCHEMA if self.database_url else DUCKDB_SCHEMA
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        settings = cls()
+        overrides: dict[str, object] = {}
+        for variable, field in (
+            (ENV_LEADS, "leads_path"),
+            (ENV_PERSONA, "persona_path"),
+            (ENV_WAREHOUSE, "warehouse_path"),
+            (ENV_EXPORT, "export_path"),
+            (ENV_LABELS, "labels_path"),
+            (ENV_GROQ_CONFIG, "groq_config_path"),
+            (ENV_INBOX, "inbox_path"),
+        ):
+            if environ.get(variable):
+                overrides[field] = Path(environ[variable]).expanduser().resolve()
+        for variable, field in ((ENV_TOP_N, "top_n"), (ENV_GROQ_BATCH_SIZE, "groq_batch_size")):
+            if environ.get(variable):
+                try:
+                    overrides[field] = int(environ[variable])
+                except ValueError as error:
+                    raise ValueError(f"{variable} must be a whole number") from error
+        for variable, field in (
+            (ENV_GROQ_MODEL, "groq_model"),
+            (ENV_GROQ_TIER, "groq_tier"),
+            (ENV_DATABASE_URL, "database_url"),
+            (ENV_DATABASE_SCHEMA, "database_schema"),
+            (ENV_SCHEDULE_CRON, "schedule_cron"),
+            (ENV_SCHEDULE_TIMEZONE, "schedule_timezone"),
+        ):
+            if environ.get(variable):
+                overrides[field] = environ[variable]
+        if environ.get(ENV_EVALUATOR):
+            overrides["evaluator"] = environ[ENV_EVALUATOR]
+        return replace(settings, **overrides)

@@ -1,0 +1,115 @@
+"""The ideal customer persona as immutable data: what `reader` builds from the YAML file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class PersonaError(ValueError):
+    """The persona file is unreadable or inconsistent; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class SizeBand:
+    name: str
+    min_employees: int
+    max_employees: int | None
+
+
+@dataclass(frozen=True)
+class TitleCondition:
+    """Matches a parsed title: any of `seniority`, any of `departments`, any of `tags`."""
+
+    seniority: frozenset[str]
+    departments: frozenset[str]
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PrimaryTarget:
+    rank: int
+    title: str
+    priority: int
+    condition: TitleCondition
+
+
+@dataclass(frozen=True)
+class Champion:
+    title: str
+    score: int
+    condition: TitleCondition
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    name: str
+    departments: frozenset[str]
+    tags: frozenset[str]
+    bands: frozenset[str]
+    penalty: float
+    # Empty: every level. Otherwise the rule holds only for titles at these levels.
+    seniority: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ScoreBonus:
+    """Points added to a scored lead with any of these departments or tags, at these bands."""
+
+    name: str
+    departments: frozenset[str]
+    tags: frozenset[str]
+    bands: frozenset[str]
+    points: int
+
+
+@dataclass(frozen=True)
+class PhraseMeaning:
+    """What one vocabulary phrase says about a title."""
+
+    seniority: str | None
+    departments: frozenset[str]
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    fingerprint: str
+    relevance_threshold: int
+    size_bands: tuple[SizeBand, ...]
+    unknown_size_band_as: str
+    seniority_levels: tuple[str, ...]
+    seniority_matrix: Mapping[str, Mapping[str, int]]
+    default_seniority: str
+    department_relevance: Mapping[str, Mapping[str, int]]
+    primary_targets: Mapping[str, tuple[PrimaryTarget, ...]]
+    top_score: int
+    rank_step: int
+    priority_step: int
+    extra_role_points: int
+    score_bonuses: tuple[ScoreBonus, ...]
+    best_available_span: int
+    best_available_min_fit: int
+    champions: Mapping[str, tuple[Champion, ...]]
+    base_score_scale: float
+    hard_exclusions: tuple[Exclusion, ...]
+    soft_exclusions: tuple[Exclusion, ...]
+    mixed_title_min_fit: int
+    mixed_title_penalty: float
+    translations: Mapping[str, str]
+    vocabulary: Mapping[str, PhraseMeaning]
+    individual_contributor_tags: frozenset[str]
+    whole_title_tags: frozenset[str]
+    functional_leader_words: frozenset[str]
+    functional_leader_seniority: str
+    other_firm_tag: str
+    other_firm_roles: frozenset[str]
+
+    @property
+    def band_names(self) -> tuple[str, ...]:
+        return tuple(band.name for band in self.size_bands)
+
+    def seniority_order(self, level: str) -> int:
+        """0 for the highest level; larger is more junior."""
+        return self.seniority_levels.index(level)

@@ -1,0 +1,106 @@
+"""Evaluations as a table: the rows every evaluator returns, and the rules evaluator's rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from pipeline.persona.spec import Persona
+from pipeline.persona.titles import TitleProfile
+from pipeline.ranking.enrichment import split_values
+from pipeline.ranking.rules import BASIS_PRIMARY_TARGET, Verdict, best_available, evaluate_title
+
+EVALUATION_COLUMNS: tuple[str, ...] = (
+    "lead_id",
+    "company_key",
+    # The evaluations' partition (pipeline.leads.shards).
+    "company_shard",
+    "relevance_score",
+    "is_relevant",
+    "reasoning",
+    "department_fit",
+    "seniority_fit",
+    "evaluator",
+    "evaluated_at",
+    "decision_basis",
+    "persona_fingerprint",
+    # The model that scored the lead ('' when the rules did).
+    "model",
+    # Why the rules judged a lead the model was asked about ('' otherwise).
+    "fallback_reason",
+)
+
+
+# What a verdict depends on: the parsed title and the size band (last).
+_JUDGED_COLUMNS = (
+    "title_role",
+    "title_seniority",
+    "title_departments",
+    "title_tags",
+    "title_flags",
+    "size_band",
+)
+
+
+def _profile_from_columns(
+    role: str, seniority: str, departments: str, tags: str, flags: str
+) -> TitleProfile:
+    return TitleProfile(
+        role, seniority, split_values(departments), split_values(tags), split_values(flags)
+    )
+
+
+def evaluate_with_rules(
+    leads: pd.DataFrame, persona: Persona, evaluator_name: str, evaluated_at: datetime
+) -> pd.DataFrame:
+    """One evaluation row per lead; each distinct (parsed title, size band) is judged once.
+
+    Reads the title as `enriched_leads` parsed it, so titles are parsed once per run.
+    """
+    keys = list(leads[list(_JUDGED_COLUMNS)].itertuples(index=False, name=None))
+    verdicts = {
+        key: evaluate_title(_profile_from_columns(*key[:-1]), key[-1], persona)
+        for key in dict.fromkeys(keys)
+    }
+    rows = _lift_best_available(
+        [verdicts[key] for key in keys], leads["company_key"].tolist(), persona
+    )
+    frame = pd.DataFrame(
+        {
+            "lead_id": leads["lead_id"].to_numpy(),
+            "company_key": leads["company_key"].to_numpy(),
+            "company_shard": leads["company_shard"].to_numpy(),
+            "relevance_score": pd.array([v.relevance_score for v in rows], dtype="int64"),
+            "is_relevant": pd.array([v.is_relevant for v in rows], dtype="bool"),
+            "reasoning": [v.reasoning for v in rows],
+            "department_fit": pd.array([v.department_fit for v in rows], dtype="int64"),
+            "seniority_fit": pd.array([v.seniority_fit for v in rows], dtype="int64"),
+            "evaluator": evaluator_name,
+            "evaluated_at": pd.Timestamp(evaluated_at),
+            "decision_basis": [v.basis for v in rows],
+            "persona_fingerprint": persona.fingerprint,
+            "model": "",
+            "fallback_reason": "",
+        }
+    )
+    return frame[list(EVALUATION_COLUMNS)]
+
+
+def _lift_best_available(
+    verdicts: list[Verdict], companies: list[str], persona: Persona
+) -> list[Verdict]:
+    """At a company without any primary target, the best people there are still worth a call:
+    its best-available candidates are lifted just above the threshold (the expert then
+    reaches the most senior commercial person, or the CEO)."""
+    with_target = {
+        company
+        for company, verdict in zip(companies, verdicts, strict=True)
+        if verdict.basis == BASIS_PRIMARY_TARGET and verdict.is_relevant
+    }
+    return [
+        best_available(verdict, persona)
+        if verdict.best_available_candidate and company not in with_target
+        else verdict
+        for company, verdict in zip(companies, verdicts, strict=True)
+    ]

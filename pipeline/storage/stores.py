@@ -1,0 +1,81 @@
+"""Where the tables live: a DuckDB file (the embedded default) or a PostgreSQL database."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2
+
+from pipeline.storage.duckdb_warehouse import transaction as duckdb_transaction
+from pipeline.storage.postgres_warehouse import pg_transaction, psycopg2_dsn, redact
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
+# The advisory lock id under which the project creates its PostgreSQL tables.
+_CREATE_TABLES_LOCK = 0x7065_7273_6F6E_61  # "persona"
+
+
+def is_postgres_url(location: str) -> bool:
+    return location.startswith(POSTGRES_SCHEMES)
+
+
+class WarehouseUnreachable(Exception):
+    """The warehouse cannot be opened: a stopped server, a wrong URL, a locked file."""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """One warehouse: `location` is a DuckDB file path or a PostgreSQL URL."""
+
+    location: str
+    schema: str
+
+    def __post_init__(self) -> None:
+        if self.is_postgres:
+            psycopg2_dsn(self.location)  # fails early on a malformed URL
+
+    @property
+    def is_postgres(self) -> bool:
+        return is_postgres_url(self.location)
+
+    @property
+    def placeholder(self) -> str:
+        """The parameter marker of the driver: psycopg2 `%s`, DuckDB `?`."""
+        return "%s" if self.is_postgres else "?"
+
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A cursor-like object (execute, executemany, fetchall, description) in one
+        transaction."""
+        if self.is_postgres:
+            return pg_transaction(self.location)
+        return duckdb_transaction(self.location)
+
+    def check(self) -> None:
+        """Opens and closes a connection; raises WarehouseUnreachable with the reason (the
+        URL shown without its password)."""
+        try:
+            with self.transaction() as cursor:
+                cursor.execute("select 1")
+        except Exception as error:  # any driver's failure to connect
+            reason = " ".join(str(error).split())
+            raise WarehouseUnreachable(
+                f"cannot open the warehouse {self.label()}: {reason}"
+            ) from None
+
+    def label(self) -> str:
+        """For messages: the file, or the URL without its password, and the schema."""
+        where = redact(self.location) if self.is_postgres else self.location
+        return f"{where} (schema {self.schema})"
+
+
+def create_tables(cursor: Any, schema: str, tables: dict[str, tuple[str, ...]]) -> None:
+    """The schema and tables (name -> column definitions) when missing; SQL both engines
+    accept."""
+    if isinstance(cursor, psycopg2.extensions.cursor):
+        # PostgreSQL's "if not exists" is not safe against a concurrent create: two processes
+        # starting on a new schema would both try. They take turns for the transaction.
+        cursor.execute("select pg_advisory_xact_lock(%s)", [_CREATE_TABLES_LOCK])
+    cursor.execute(f'create schema if not exists "{schema}"')
+    for table, columns in tables.items():
+        cursor.execute(f'create table if not exists "{schema}"."{table}" ({", ".join(columns)})')
