@@ -59,6 +59,8 @@ def ranked_leads(
             "ranked": ranked_count,
             "companies": companies,
             "relevant_per_size_band": counts_by(ranked[ranked["is_relevant"]], "size_band"),
+            # How deep down the persona's ladder the companies had to go.
+            "ranked_per_rung": counts_by(ranked[ranked["is_relevant"]], "ladder_rung"),
             "top_leads": markdown_table(preview),
         },
     )

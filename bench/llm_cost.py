@@ -123,7 +123,6 @@ def seed(leads: pd.DataFrame, chat: GroqChat, minute_s: float) -> Outcome:
             row.size_band,
             row.account_industry,
             row.lead_job_title,
-            True,
         )
         message, _ = batch_message([lead])
         prompt = f"{persona_text}\n\nLead:\n{message}\n\n{SEED_INSTRUCTIONS}"

@@ -1,5 +1,5 @@
 """One of the processes of tests/test_shared_budget.py: evaluates its half of the bundled
-companies with the Groq evaluator, as a run would, and prints its figures as JSON."""
+leads with the Groq evaluator, as a run would, and prints its figures as JSON."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def main() -> None:
     job = json.loads(sys.argv[1])
     persona = load_persona(DATA_DIR / "persona.yaml")
     leads = enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
-    companies = sorted(set(leads["company_key"]))
-    mine = leads[leads["company_key"].isin(companies[job["half"] :: 2])]
+    # Every other lead: the halves need the model about equally often, whichever companies
+    # the file holds (the budget, not the ranking, is under test).
+    mine = leads.iloc[job["half"] :: 2]
     evaluator = GroqEvaluator(
         api_key="test-key",
         base_url=job["base_url"],

@@ -118,7 +118,7 @@ def test_a_run_ranks_into_postgres_as_duckdb_does_and_is_recorded_there(
         in_duckdb = connection.execute(
             TOP_THREE.format(table=f"{DUCKDB_SCHEMA}.ranked_leads")
         ).fetchall()
-    assert len(in_postgres) == 33
+    assert len(in_postgres) == 36
     assert sorted(in_postgres) == sorted(in_duckdb)
 
     instance_url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{instance_database}"

@@ -42,7 +42,7 @@ def test_the_documented_queries_run_on_duckdb(tmp_path: Path) -> None:
     with duckdb.connect(str(settings.warehouse_path)) as connection:
         connection.execute(f"set search_path = '{settings.warehouse_schema}'")
         top, bands, _cost = (connection.execute(q).fetchall() for q in documented_queries())
-    assert len(top) == 33 and len(bands) == 4
+    assert len(top) == 36 and len(bands) == 4
 
 
 @pytest.mark.postgres
@@ -61,4 +61,4 @@ def test_the_documented_queries_run_on_postgres(tmp_path: Path, pg_schema: str) 
             cursor.execute(query)
             results.append(cursor.fetchall())
     top, bands, _cost = results
-    assert len(top) == 33 and len(bands) == 4
+    assert len(top) == 36 and len(bands) == 4

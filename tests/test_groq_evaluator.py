@@ -264,3 +264,30 @@ def test_no_minute_exceeds_the_limits(
         assert len(window) <= limits.requests_per_minute
         assert sum(r.counted_tokens for r in window) <= limits.tokens_per_minute
     assert served[-1].at - served[0].at >= 1.0  # it had to wait
+
+
+def test_the_model_judges_each_lead_on_its_rung_and_the_ladder_orders_the_company(
+    groq_server: Callable[..., MockGroq],
+    tmp_path: Path,
+    persona: Persona,
+    config: GroqConfig,
+    leads: pd.DataFrame,
+    rules: pd.DataFrame,
+) -> None:
+    """Every answer moved 10 points: the model changes who is plausible and the order within a
+    rung, never the order of the rungs nor the cap."""
+    harness = Harness(groq_server(disagreement=1.0), tmp_path / "w.duckdb", persona, config)
+    evaluations, stats = harness.evaluate(leads)
+    assert stats.answered == stats.sent_to_model > 0
+    ranges = {rung.name: (rung.low_score, rung.high_score) for rung in persona.ladder}
+    ranked = evaluations[evaluations["is_relevant"]]
+    for rung, (low, high) in ranges.items():
+        assert ranked.loc[ranked["ladder_rung"] == rung, "relevance_score"].between(low, high).all()
+    assert (ranked.groupby("company_key").size() <= persona.max_ranked_per_company).all()
+    moved_out = evaluations[(evaluations["evaluator"] == "groq") & ~evaluations["is_relevant"]]
+    assert (moved_out["relevance_score"] < persona.relevance_threshold).all()
+    by_model = (evaluations["evaluator"] == "groq").to_numpy()
+    assert (
+        evaluations.loc[by_model, "relevance_score"].to_numpy()
+        != rules.loc[by_model, "relevance_score"].to_numpy()
+    ).any()

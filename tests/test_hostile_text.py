@@ -53,7 +53,7 @@ def leads_file(tmp_path: Path, rows: list[str], name: str) -> pd.DataFrame:
 
 
 def test_a_title_travels_as_a_json_string_never_as_instructions(persona: Persona) -> None:
-    lead = LeadForModel("x", "acme.com", "Acme", "51-200", "smb", "", INJECTION, True)
+    lead = LeadForModel("x", "acme.com", "Acme", "51-200", "smb", "", INJECTION)
     message, _ = batch_message([lead])
     assert json.loads(message)["companies"][0]["leads"][0]["title"] == INJECTION
     assert INJECTION not in persona_prompt(persona)

@@ -10,23 +10,17 @@ import pytest
 
 from pipeline.leads.files import read_lead_file
 from pipeline.llm.prompts import LeadForModel
-from pipeline.llm.routing import (
-    answer_cache_key,
-    companies_with_target,
-    company_batches,
-    leads_for_model,
-    needs_model,
-)
+from pipeline.llm.routing import answer_cache_key, company_batches, leads_for_model, needs_model
 from pipeline.orchestration.settings import DATA_DIR
 from pipeline.persona.spec import Persona
 from pipeline.ranking.enrichment import enrich_leads
-from pipeline.ranking.evaluation import evaluate_with_rules
+from pipeline.ranking.evaluation import judge_with_rules
 
 
 @pytest.fixture(scope="module")
 def bundled(persona: Persona) -> tuple[pd.DataFrame, pd.DataFrame]:
     leads = enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
-    return leads, evaluate_with_rules(leads, persona, "rules", datetime.now(UTC))
+    return leads, judge_with_rules(leads, persona, "rules", datetime.now(UTC))
 
 
 def test_clear_cases_stay_with_the_rules(bundled: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -53,22 +47,27 @@ def test_titles_the_rules_do_not_understand_go_to_the_model(
         rules["decision_basis"] == "department_and_seniority_fit"
     )
     assert unknown.any() and routed[unknown].all()
-    assert routed[(rules["decision_basis"] == "best_available").to_numpy()].all()
     assert 0 < routed.sum() < len(leads) / 2
 
 
-def test_a_company_with_a_primary_target_is_flagged(
+def test_leads_the_size_rules_push_down_reach_the_model(
     bundled: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
+    """Below the primary targets the ladder orders the leads and the model judges how well
+    each fits its rung; leads on no rung in a known department never reach it."""
     leads, rules = bundled
-    with_target = companies_with_target(rules)
-    candidates = leads_for_model(leads, with_target)
-    assert {c.company_has_target for c in candidates} == {True, False}
-    assert all(c.company_has_target == (c.company_key in with_target) for c in candidates)
+    routed = needs_model(leads, rules)
+    lower_rungs = (rules["ladder_rung"] != "") & (rules["decision_basis"] != "primary_target")
+    assert lower_rungs.any() and routed[lower_rungs.to_numpy()].all()
+    known_off_ladder = (rules["ladder_rung"] == "").to_numpy() & (
+        leads["title_departments"] != ""
+    ).to_numpy()
+    assert known_off_ladder.any() and not routed[known_off_ladder].any()
+    assert len(leads_for_model(leads[routed])) == routed.sum()
 
 
 def make_lead(number: int, company: str) -> LeadForModel:
-    return LeadForModel(str(number), company, company, "51-200", "smb", "", f"title {number}", True)
+    return LeadForModel(str(number), company, company, "51-200", "smb", "", f"title {number}")
 
 
 def test_batches_keep_a_company_together_and_pack_small_ones() -> None:
@@ -98,7 +97,7 @@ def test_the_cache_key_follows_what_the_answer_depends_on(persona: Persona) -> N
     )
     assert key != answer_cache_key(replace(lead, title="VP Sales"), persona, "openai/gpt-oss-120b")
     assert key != answer_cache_key(
-        replace(lead, company_has_target=False), persona, "openai/gpt-oss-120b"
+        replace(lead, size_band="enterprise"), persona, "openai/gpt-oss-120b"
     )
     # The lead's identity is not sent to the model, so the same title elsewhere shares it.
     assert key == answer_cache_key(replace(lead, lead_id="other"), persona, "openai/gpt-oss-120b")

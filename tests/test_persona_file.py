@@ -45,7 +45,12 @@ def broken_copy(tmp_path: Path, change) -> Path:
         ),
         (lambda d: d["score_bonuses"][0].update(departments=[]), "needs departments or tags"),
         (lambda d: d["functional_leader"].update(seniority="boss"), "functional_leader"),
-        (lambda d: d["other_firm"].update(roles=["nobody"]), r"other_firm.roles: unknown tag"),
+        (lambda d: d["other_firm"].update(roles=["founder"]), r"other_firm: unknown key"),
+        (lambda d: d["ladder"]["rungs"][1].update(scores=[85, 90]), r"ladder.rungs\[1\]: scores"),
+        (lambda d: d["ladder"]["rungs"][0].pop("primary_targets"), r"ladder.rungs\[0\]: the first"),
+        (lambda d: d["ladder"]["rungs"][2].update(departments=["salez"]), "unknown department"),
+        (lambda d: d["ladder"].update(max_ranked_per_company=0), "max_ranked_per_company"),
+        (lambda d: d["head_segment_tags"].append("nobody"), "head_segment_tags: unknown tag"),
     ],
 )
 def test_inconsistent_persona_names_file_and_key(tmp_path: Path, change, message: str) -> None:
@@ -71,6 +76,7 @@ def test_another_persona_changes_the_verdicts(tmp_path: Path) -> None:
             if "finance" not in rule.get("departments", [])
         ]
         document["department_relevance"]["finance"] = 5
+        document["ladder"]["rungs"][1]["departments"].append("finance")
 
     other = load_persona(broken_copy(tmp_path, want_finance))
     assert evaluate_title(parse_title("CFO", other), "startup", other).is_relevant

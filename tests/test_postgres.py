@@ -120,7 +120,7 @@ def test_the_current_ranked_leads_view_holds_only_ranked_leads(
     run_job(pg_settings, instance)
     view = query(pg_schema, "select * from $schema.current_ranked_leads")
     ranked = query(pg_schema, "select * from $schema.ranked_leads where company_rank is not null")
-    assert len(view) == len(ranked) == 42
+    assert len(view) == len(ranked) == 53
     assert view["company_rank"].min() == 1
 
 

@@ -84,7 +84,7 @@ def test_primary_targets_score_in_persona_order(persona: Persona, band: str) -> 
 def test_sales_development_leads_outrank_the_vp_of_sales_at_mid_market(persona: Persona) -> None:
     director = judge("Director of Business Development", "mid_market", persona)
     vp_sales = judge("VP of Sales", "mid_market", persona)
-    assert director.relevance_score > vp_sales.relevance_score
+    assert director.fit > vp_sales.fit
 
 
 @pytest.mark.parametrize(
@@ -108,11 +108,13 @@ def test_champions(persona: Persona, band: str, title: str) -> None:
 
 @pytest.mark.parametrize("band", ["mid_market", "enterprise"])
 @pytest.mark.parametrize("title", ["CEO", "President", "Founder & CEO", "Président"])
-def test_ceo_is_hard_excluded_at_larger_companies(persona: Persona, band: str, title: str) -> None:
+def test_a_ceo_at_a_larger_company_is_a_company_leader_not_a_target(
+    persona: Persona, band: str, title: str
+) -> None:
+    """ "Do not contact" at these sizes means below everyone better (the ladder), not never."""
     verdict = judge(title, band, persona)
-    assert verdict.basis == BASIS_HARD_EXCLUSION
-    assert not verdict.is_relevant
-    assert verdict.relevance_score == 0
+    assert verdict.basis != BASIS_HARD_EXCLUSION
+    assert verdict.rung == "company leader"
 
 
 @pytest.mark.parametrize("band", BANDS)
@@ -121,16 +123,12 @@ def test_ceo_is_hard_excluded_at_larger_companies(persona: Persona, band: str, t
     [
         "CFO",
         "Finance Director",
-        "CTO",
-        "VP Engineering",
         "HR Manager",
         "Head of Talent Acquisition",
         "General Counsel",
         "Compliance Officer",
         "Customer Success Manager",
         "VP Customer Success",
-        "Product Manager",
-        "Head of Product",
         "Retired Sales Consultant",
         "Student",
         "Ex-VP Sales",
@@ -185,17 +183,38 @@ def test_seniority_matrix_drives_scores_across_bands(persona: Persona) -> None:
         for band in ("startup", "mid_market")
     }
     assert scores["mid_market"] > scores["startup"] > 0
-    # Founders are the reverse.
-    assert judge("Co-Founder", "startup", persona).is_relevant
-    assert not judge("Co-Founder", "enterprise", persona).is_relevant
+    # Founders are the reverse: a primary target at a startup, a company leader further up.
+    assert judge("Co-Founder", "startup", persona).rung == "primary target"
+    assert judge("Co-Founder", "enterprise", persona).rung == "company leader"
+    assert judge("Co-Founder", "enterprise", persona).fit < judge("Co-Founder", "smb", persona).fit
+
+
+@pytest.mark.parametrize("band", BANDS)
+@pytest.mark.parametrize("title", ["CTO", "VP Engineering", "Head of Product", "CPTO"])
+def test_technology_and_product_leaders_stand_on_the_rung_below_everyone_better(
+    persona: Persona, band: str, title: str
+) -> None:
+    verdict = judge(title, band, persona)
+    assert verdict.rung == "product or technology leader"
+    rung = next(rung for rung in persona.ladder if rung.name == verdict.rung)
+    assert rung.bands == frozenset()  # reached only where nobody better works
+
+
+@pytest.mark.parametrize("band", BANDS)
+@pytest.mark.parametrize("title", ["Product Manager", "Software Engineer", "Marketing Manager"])
+def test_non_commercial_individual_contributors_stand_on_no_rung(
+    persona: Persona, band: str, title: str
+) -> None:
+    verdict = judge(title, band, persona)
+    assert verdict.rung == "" and not verdict.is_relevant
 
 
 def test_mixed_title_is_deprioritised_not_excluded(persona: Persona) -> None:
     mixed = judge("Co-Founder & CTO", "startup", persona)
     plain = judge("Co-Founder", "startup", persona)
     assert mixed.is_relevant
-    assert mixed.relevance_score < plain.relevance_score
-    assert not judge("Co-Founder & CTO", "enterprise", persona).is_relevant
+    assert mixed.fit < plain.fit
+    assert judge("Co-Founder & CTO", "enterprise", persona).rung == "company leader"
 
 
 @pytest.mark.parametrize("title", ["", "undefined", "N/A"])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import parse_title
-from pipeline.ranking.rules import best_available, evaluate_title
+from pipeline.ranking.rules import evaluate_title
 
 _PIECE = re.compile(r"[^\W\d_]+|\d{1,3}|[^\w\s]+|_+|\n+")
 _TOKENS_PER_MESSAGE = 4
@@ -59,13 +59,13 @@ class ScoredLead:
 
 def leads_in(message: str) -> list[dict[str, object]]:
     """The companies-and-leads JSON in a user message (alone, or amid prose), flattened to
-    leads with their company's size and has_target."""
+    leads with their company's size."""
     start = message.find('{"companies"')
     if start < 0:
         raise ValueError("no leads JSON in the user message")
     document, _ = json.JSONDecoder().raw_decode(message, start)
     return [
-        {**lead, "size": company.get("size", ""), "has_target": company.get("has_target", True)}
+        {**lead, "size": company.get("size", "")}
         for company in document["companies"]
         for lead in company["leads"]
     ]
@@ -79,8 +79,6 @@ def score_leads(
     for lead in leads:
         title = str(lead.get("title", ""))
         verdict = evaluate_title(parse_title(title, persona), str(lead["size"]), persona)
-        if not lead["has_target"] and verdict.best_available_candidate:
-            verdict = best_available(verdict, persona)
         score = verdict.relevance_score
         digest = hashlib.sha256(title.encode("utf-8")).digest()
         if digest[0] / 256 < disagreement:

@@ -45,19 +45,26 @@ _GENERIC_NAME_WORDS = frozenset(
 )
 
 
-def _name_words(text: str) -> set[str]:
-    return set(normalize_text(text).split()) - _GENERIC_NAME_WORDS
+def _name_words(text: str) -> list[str]:
+    return [word for word in normalize_text(text).split() if word not in _GENERIC_NAME_WORDS]
 
 
 def is_same_company(named: str, account_name: str, account_domain: str) -> bool:
-    """Whether a firm named in a title is the lead's company, by name words or domain stem.
+    """Whether a firm named in a title is the lead's company, by name words, domain stem or
+    initials ("Johnson Controls" is "JCI").
 
-    Loose on purpose: only a firm sharing no word with the company counts as another firm.
+    Loose on purpose: only a firm sharing no word, stem or initials with the company counts
+    as another firm.
     """
     named_words = _name_words(named)
     if not named_words:
         return True
     stem = normalize_domain(account_domain).split(".")[0]
-    company_words = _name_words(account_name) | ({stem} if stem else set())
+    company_words = set(_name_words(account_name)) | ({stem} if stem else set())
     joined = "".join(sorted(named_words))
-    return bool(named_words & company_words) or any(word in joined for word in company_words)
+    initials = "".join(word[0] for word in named_words)
+    return (
+        bool(set(named_words) & company_words)
+        or any(word in joined for word in company_words)
+        or (len(initials) >= 2 and any(word.startswith(initials) for word in company_words))
+    )

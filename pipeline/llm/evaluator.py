@@ -32,14 +32,15 @@ from pipeline.llm.prompts import (
 )
 from pipeline.llm.routing import (
     answer_cache_key,
-    companies_with_target,
     company_batches,
     leads_for_model,
     needs_model,
 )
 from pipeline.llm.store import CachedScore, LlmStore
 from pipeline.persona.spec import Persona
-from pipeline.ranking.evaluation import evaluate_with_rules
+from pipeline.ranking.evaluation import judge_with_rules
+from pipeline.ranking.ladder import RUNG_FIT, climb_ladder
+from pipeline.ranking.rules import fit_of_score
 
 EVALUATOR_RULES = "rules"
 EVALUATOR_MODEL = "groq"
@@ -120,9 +121,9 @@ class HybridEvaluator:
     def evaluate(
         self, leads: pd.DataFrame, evaluated_at: datetime
     ) -> tuple[pd.DataFrame, ModelStats]:
-        rules = evaluate_with_rules(leads, self.persona, EVALUATOR_RULES, evaluated_at)
+        rules = judge_with_rules(leads, self.persona, EVALUATOR_RULES, evaluated_at)
         routed = needs_model(leads, rules)
-        candidates = leads_for_model(leads[routed], companies_with_target(rules))
+        candidates = leads_for_model(leads[routed])
         stats = ModelStats(model=self.chat.model, sent_to_model=len(candidates))
         keys = {
             lead.lead_id: answer_cache_key(lead, self.persona, self.chat.model)
@@ -151,7 +152,8 @@ class HybridEvaluator:
                 raise EvaluationIncomplete(str(cap), pending, stats) from cap
         stats.answered = len(answers) - stats.cache_hits
         stats.fallbacks = len(fallbacks)
-        return self._frame(rules, answers, fallbacks), stats
+        judged = self._frame(rules, answers, fallbacks)
+        return climb_ladder(leads, judged, self.persona), stats
 
     def _judge(
         self,
@@ -242,6 +244,7 @@ class HybridEvaluator:
         scores = lead_ids[by_model].map(lambda lead_id: answers[lead_id].relevance_score)
         frame.loc[by_model, "relevance_score"] = scores.astype("int64")
         frame.loc[by_model, "is_relevant"] = scores >= self.persona.relevance_threshold
+        frame.loc[by_model, RUNG_FIT] = scores.map(lambda s: fit_of_score(int(s), self.persona))
         frame.loc[by_model, "reasoning"] = lead_ids[by_model].map(lambda i: answers[i].reasoning)
         frame.loc[by_model, "evaluator"] = EVALUATOR_MODEL
         frame.loc[by_model, "decision_basis"] = BASIS_MODEL

@@ -10,37 +10,25 @@ import pandas as pd
 
 from pipeline.llm.prompts import PROMPT_VERSION, LeadForModel, clean_field
 from pipeline.persona.spec import Persona
-from pipeline.ranking.rules import (
-    BASIS_BEST_AVAILABLE,
-    BASIS_CHAMPION,
-    BASIS_FIT,
-    BASIS_PRIMARY_TARGET,
-)
+from pipeline.ranking.rules import BASIS_CHAMPION, BASIS_FIT
 
 # The rules' verdict stands for empty titles, hard exclusions (non-employees among them) and
 # primary targets: the persona names those cases outright.
-_JUDGEMENT_CALLS = frozenset({BASIS_FIT, BASIS_CHAMPION, BASIS_BEST_AVAILABLE})
+_JUDGEMENT_CALLS = frozenset({BASIS_FIT, BASIS_CHAMPION})
 
 
 def needs_model(leads: pd.DataFrame, rules: pd.DataFrame) -> pd.Series:
-    """True where the rules are unsure: a title judged on partial fit, a champion, a
-    best-available pick, or a title the rules did not understand. A title in a department the
-    rules recognise as irrelevant (operations, account management ...) stays with the rules."""
+    """True where the rules are unsure: a lead on a rung below the primary targets (how well
+    it fits there, and whether at all), or a title the rules did not understand. A title on
+    no rung in departments the rules know (engineering, operations, account management ...)
+    stays with the rules, so the model never reaches a function the persona excludes."""
     judgement = rules["decision_basis"].isin(_JUDGEMENT_CALLS).to_numpy()
-    known_and_irrelevant = (
-        (rules["decision_basis"] == BASIS_FIT).to_numpy()
-        & (rules["department_fit"] == 0).to_numpy()
-        & (leads["title_departments"] != "").to_numpy()
-    )
-    return pd.Series(judgement & ~known_and_irrelevant, index=leads.index)
+    on_a_rung = (rules["ladder_rung"] != "").to_numpy()
+    not_understood = (leads["title_departments"] == "").to_numpy()
+    return pd.Series(judgement & (on_a_rung | not_understood), index=leads.index)
 
 
-def companies_with_target(rules: pd.DataFrame) -> set[str]:
-    settled = rules[(rules["decision_basis"] == BASIS_PRIMARY_TARGET) & rules["is_relevant"]]
-    return set(settled["company_key"])
-
-
-def leads_for_model(leads: pd.DataFrame, with_target: set[str]) -> list[LeadForModel]:
+def leads_for_model(leads: pd.DataFrame) -> list[LeadForModel]:
     return [
         LeadForModel(
             lead_id=row.lead_id,
@@ -50,7 +38,6 @@ def leads_for_model(leads: pd.DataFrame, with_target: set[str]) -> list[LeadForM
             size_band=row.size_band,
             industry=row.account_industry,
             title=row.lead_job_title,
-            company_has_target=row.company_key in with_target,
         )
         for row in leads.itertuples(index=False)
     ]
@@ -66,7 +53,6 @@ def answer_cache_key(lead: LeadForModel, persona: Persona, model: str) -> str:
             clean_field(lead.employees, "employees"),
             lead.size_band,
             clean_field(lead.industry, "industry"),
-            lead.company_has_target,
             persona.fingerprint,
             PROMPT_VERSION,
             model,

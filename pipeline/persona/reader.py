@@ -43,24 +43,25 @@ def read_persona(document: PersonaDocument, fingerprint: str) -> Persona:
         for dept, value in document.get("department_relevance", dict).items()
     }
     vocabulary = _vocabulary(document, levels)
-    other_firm = document.section("other_firm", {"tag", "roles"})
+    other_firm = document.section("other_firm", {"tag"})
+    public = document.section("public_administration", {"tag", "phrases"})
+    public_phrases = tuple(normalize_text(str(phrase)) for phrase in public.get("phrases") or ())
+    if "" in public_phrases:
+        raise document.fail("public_administration.phrases", "empty phrase")
     known = KnownNames(
         band_names,
         levels,
         frozenset(departments)
         | {d for meaning in vocabulary.values() for d in meaning.departments},
         frozenset({t for meaning in vocabulary.values() for t in meaning.tags})
-        | {str(other_firm.get("tag", ""))},
+        | {str(other_firm.get("tag", "")), str(public.get("tag", ""))},
     )
-    other_firm_roles = frozenset(other_firm.get("roles") or ())
-    known.check_tags(document, "other_firm.roles", other_firm_roles)
     leader = document.section("functional_leader", {"words", "seniority"})
     leader_words = frozenset(normalize_text(word) for word in leader.get("words") or ())
     if not leader_words <= set(vocabulary):
         raise document.fail("functional_leader.words", "every word must be a vocabulary phrase")
     if leader.get("seniority") not in levels:
         raise document.fail("functional_leader.seniority", "not a level of seniority_matrix")
-    best_available = document.section("best_available", {"span", "min_department_fit"})
 
     unknown_as = document.get("unknown_size_band_as", str)
     if unknown_as not in band_names:
@@ -68,19 +69,27 @@ def read_persona(document: PersonaDocument, fingerprint: str) -> Persona:
     default_seniority = document.get("default_seniority", str)
     if default_seniority not in levels:
         raise document.fail("default_seniority", f"'{default_seniority}' is not a seniority level")
+    relevance_threshold = int(document.get("relevance_threshold", (int, float)))
+    ladder = document.section("ladder", {"max_ranked_per_company", "rungs"})
+    if int(ladder.get("max_ranked_per_company", 10)) < 1:
+        raise document.fail("ladder.max_ranked_per_company", "must be at least 1")
     scoring = document.section(
         "target_scoring", {"top_score", "rank_step", "priority_step", "extra_role_points"}
     )
-    mixed = document.section("mixed_title", {"min_fit", "penalty"})
+    mixed = document.section("mixed_title", {"min_fit", "penalty", "company_departments"})
+    company_departments = frozenset(mixed.get("company_departments") or ())
+    known.check_departments(document, "mixed_title.company_departments", company_departments)
     ic_tags = frozenset(document.get("individual_contributor_tags", list))
     known.check_tags(document, "individual_contributor_tags", ic_tags)
     whole_title_tags = frozenset(document.get("whole_title_tags", list))
     known.check_tags(document, "whole_title_tags", whole_title_tags)
+    head_segment_tags = frozenset(document.get("head_segment_tags", list))
+    known.check_tags(document, "head_segment_tags", head_segment_tags)
 
     return Persona(
         name=str(document.get("name", str)),
         fingerprint=fingerprint,
-        relevance_threshold=int(document.get("relevance_threshold", (int, float))),
+        relevance_threshold=relevance_threshold,
         size_bands=bands,
         unknown_size_band_as=unknown_as,
         seniority_levels=levels,
@@ -95,8 +104,8 @@ def read_persona(document: PersonaDocument, fingerprint: str) -> Persona:
         priority_step=int(scoring.get("priority_step", 6)),
         extra_role_points=int(scoring.get("extra_role_points", 0)),
         score_bonuses=rule_entries.score_bonuses(document, known),
-        best_available_span=int(best_available.get("span", 0)),
-        best_available_min_fit=int(best_available.get("min_department_fit", 1)),
+        ladder=rule_entries.ladder_rungs(document, known, relevance_threshold),
+        max_ranked_per_company=int(ladder.get("max_ranked_per_company", 10)),
         champions=rule_entries.per_band(document, "champions", known, rule_entries.champion),
         base_score_scale=float(document.get("base_score_scale", (int, float))),
         hard_exclusions=rule_entries.exclusions(
@@ -107,6 +116,7 @@ def read_persona(document: PersonaDocument, fingerprint: str) -> Persona:
         ),
         mixed_title_min_fit=int(mixed.get("min_fit", 4)),
         mixed_title_penalty=float(mixed.get("penalty", 0.7)),
+        company_departments=company_departments,
         translations={
             normalize_text(source): normalize_text(target)
             for source, target in document.get("translations", dict).items()
@@ -114,10 +124,12 @@ def read_persona(document: PersonaDocument, fingerprint: str) -> Persona:
         vocabulary=vocabulary,
         individual_contributor_tags=ic_tags,
         whole_title_tags=whole_title_tags,
+        head_segment_tags=head_segment_tags,
         functional_leader_words=leader_words,
         functional_leader_seniority=str(leader.get("seniority")),
         other_firm_tag=str(other_firm.get("tag", "")),
-        other_firm_roles=other_firm_roles,
+        public_administration_tag=str(public.get("tag", "")),
+        public_administration_phrases=public_phrases,
     )
 
 

@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pipeline.persona.document import KnownNames, PersonaDocument
-from pipeline.persona.spec import Champion, Exclusion, PrimaryTarget, ScoreBonus, TitleCondition
+from pipeline.persona.spec import (
+    Champion,
+    Exclusion,
+    PrimaryTarget,
+    Rung,
+    ScoreBonus,
+    TitleCondition,
+)
 
 _CONDITION_KEYS = ("seniority", "departments", "tags")
 
@@ -117,3 +124,52 @@ def score_bonuses(document: PersonaDocument, known: KnownNames) -> tuple[ScoreBo
         known.check_names(document, key, bonus.departments, bonus.tags)
         bonuses.append(bonus)
     return tuple(bonuses)
+
+
+def ladder_rungs(document: PersonaDocument, known: KnownNames, threshold: int) -> tuple[Rung, ...]:
+    """The ladder, best rung first: the primary targets, then rungs named by a condition.
+
+    Score ranges fall from rung to rung without overlapping and stay at or above the
+    threshold, so a ranked lead's score says which rung it stands on.
+    """
+    entries = document.get("ladder", dict).get("rungs")
+    if not isinstance(entries, list) or not entries:
+        raise document.fail("ladder.rungs", "a list of rungs is required")
+    rungs = []
+    floor = 101
+    for index, entry in enumerate(entries):
+        key = f"ladder.rungs[{index}]"
+        if not isinstance(entry, dict):
+            raise document.fail(key, "expected a mapping")
+        document.check_keys(
+            key,
+            entry,
+            {"name", "primary_targets", "champions", "scores", "bands", *_CONDITION_KEYS},
+        )
+        is_targets = bool(entry.get("primary_targets"))
+        if is_targets != (index == 0):
+            raise document.fail(key, "the first rung, and only it, holds the primary targets")
+        scores = entry.get("scores")
+        if not (isinstance(scores, list) and len(scores) == 2):
+            raise document.fail(key, "scores: [low, high] is required")
+        low, high = int(scores[0]), int(scores[1])
+        if not threshold <= low <= high < floor:
+            raise document.fail(
+                key, f"scores must lie within {threshold}-{floor - 1}, below the rung above"
+            )
+        floor = low
+        # Left out: every size. An empty list: no size, only as the best available.
+        bands = frozenset(entry["bands"]) if "bands" in entry else frozenset(known.bands)
+        if bands - set(known.bands):
+            raise document.fail(key, f"unknown size band(s) {sorted(bands - set(known.bands))}")
+        rungs.append(
+            Rung(
+                name=str(entry.get("name") or key),
+                condition=None if is_targets else title_condition(document, key, entry, known),
+                champions=bool(entry.get("champions")),
+                low_score=low,
+                high_score=high,
+                bands=bands,
+            )
+        )
+    return tuple(rungs)

@@ -64,6 +64,22 @@ class ScoreBonus:
 
 
 @dataclass(frozen=True)
+class Rung:
+    """One step of the persona's ladder: who stands on it, what they score once ranked, and
+    the sizes at which it is reached even when better people work at the company."""
+
+    name: str
+    # None on the first rung: the band's primary targets stand there.
+    condition: TitleCondition | None
+    # Whether the band's champions stand here too, whatever the condition says.
+    champions: bool
+    low_score: int
+    high_score: int
+    # Elsewhere the rung is reached only when nobody stands on a better rung.
+    bands: frozenset[str]
+
+
+@dataclass(frozen=True)
 class PhraseMeaning:
     """What one vocabulary phrase says about a title."""
 
@@ -89,22 +105,28 @@ class Persona:
     priority_step: int
     extra_role_points: int
     score_bonuses: tuple[ScoreBonus, ...]
-    best_available_span: int
-    best_available_min_fit: int
+    ladder: tuple[Rung, ...]
+    max_ranked_per_company: int
     champions: Mapping[str, tuple[Champion, ...]]
     base_score_scale: float
     hard_exclusions: tuple[Exclusion, ...]
     soft_exclusions: tuple[Exclusion, ...]
     mixed_title_min_fit: int
     mixed_title_penalty: float
+    # Departments that lead the company rather than a function (the executive office).
+    company_departments: frozenset[str]
     translations: Mapping[str, str]
     vocabulary: Mapping[str, PhraseMeaning]
     individual_contributor_tags: frozenset[str]
     whole_title_tags: frozenset[str]
+    # Tags that hold only in the title's first role segment, not in a qualifier after it.
+    head_segment_tags: frozenset[str]
     functional_leader_words: frozenset[str]
     functional_leader_seniority: str
     other_firm_tag: str
-    other_firm_roles: frozenset[str]
+    # Account names or industries of organisations that are no prospects, and their tag.
+    public_administration_tag: str
+    public_administration_phrases: tuple[str, ...]
 
     @property
     def band_names(self) -> tuple[str, ...]:

@@ -17,6 +17,9 @@ _EMPLOYER_SEPARATORS = frozenset({"@", "at", "chez"})
 # abbreviation such as "Sr.") before a capital ends the role.
 _SENTENCE_END = re.compile(r"(?<=[a-z]{3})\.\s+(?=[A-Z])")
 _DASH_SEPARATOR = re.compile("\\s+[-\u2013\u2014]\\s+")
+_LIST_SEPARATOR = re.compile(r"\s*[,;]\s*")
+# The role's segments: the head names the role, the others qualify it.
+_SEGMENT_SEPARATOR = re.compile("\\s*[,;]\\s*|\\s+[-\u2013\u2014]\\s+")
 # A dash segment longer than this is a pitch ("- Digital experience platform for ..."),
 # shorter ones qualify the role ("Sr. Vice President - Global Business Development").
 _MAX_QUALIFIER_WORDS = 6
@@ -49,21 +52,29 @@ def split_tagline(title: str) -> tuple[str, bool]:
     first_sentence = _SENTENCE_END.split(head, maxsplit=1)[0]
     if len(first_sentence.split()) >= 2:
         head = first_sentence
-    segments = _DASH_SEPARATOR.split(head)
-    kept = [segments[0]] + [
-        segment for segment in segments[1:] if len(segment.split()) <= _MAX_QUALIFIER_WORDS
-    ]
-    role = " - ".join(kept).strip(" ,;:-")
+    role = _drop_pitches(_DASH_SEPARATOR, " - ", head)
+    role = _drop_pitches(_LIST_SEPARATOR, ", ", role).strip(" ,;:-")
     return role, role != text.strip(" ,;:-")
 
 
+def _drop_pitches(separator: re.Pattern[str], joiner: str, text: str) -> str:
+    """The first segment and the short ones after it; a long segment is a pitch."""
+    segments = separator.split(text)
+    return joiner.join(
+        [segments[0]]
+        + [segment for segment in segments[1:] if len(segment.split()) <= _MAX_QUALIFIER_WORDS]
+    )
+
+
 def named_employer(title: str) -> str:
-    """The segment after a title's first separator when that is "@" / "at", up to the next."""
+    """The segment after a title's first separator when that is "@" / "at", up to the next,
+    when it reads as a firm's name: "at a fast-growing startup" names none."""
     text = collapse_spaces(title)
     first = _TAGLINE_SEPARATORS.search(text)
     if first is None or first.group().strip().lower() not in _EMPLOYER_SEPARATORS:
         return ""
-    return _TAGLINE_SEPARATORS.split(text[first.end() :], maxsplit=1)[0].strip()
+    named = _TAGLINE_SEPARATORS.split(text[first.end() :], maxsplit=1)[0].strip()
+    return named if named[:1].isupper() or named[:1].isdigit() else ""
 
 
 def parse_title(title: str | None, persona: Persona) -> TitleProfile:
@@ -83,20 +94,31 @@ def parse_title(title: str | None, persona: Persona) -> TitleProfile:
     translated = _translate(text, persona)
     if translated != text:
         flags.add(FLAG_TRANSLATED)
-    phrases = _matched_phrases(translated, persona)
-    meanings = [persona.vocabulary[phrase] for phrase in phrases]
-    if _leads_a_function(phrases, persona):
+    phrases, head_phrases = _role_phrases(role, persona)
+    leader_words = phrases & persona.functional_leader_words
+    if not _leads_a_function(phrases, persona):
+        leader_words = set()
+    meanings = [persona.vocabulary[phrase] for phrase in phrases - leader_words]
+    head_meanings = [persona.vocabulary[phrase] for phrase in head_phrases - leader_words]
+    if leader_words:
         # "President, Go To Market" runs a function, not the company.
-        leader_words = phrases & persona.functional_leader_words
-        meanings = [persona.vocabulary[phrase] for phrase in phrases - leader_words]
-        meanings.append(
-            PhraseMeaning(persona.functional_leader_seniority, frozenset(), frozenset())
-        )
-    seniorities = {meaning.seniority for meaning in meanings if meaning.seniority}
+        function_head = PhraseMeaning(persona.functional_leader_seniority, frozenset(), frozenset())
+        meanings.append(function_head)
+        if head_phrases & leader_words:
+            head_meanings.append(function_head)
+    # The head's level is the person's ("Account Executive - former Director" is no director).
+    seniorities = {m.seniority for m in head_meanings if m.seniority} or {
+        m.seniority for m in meanings if m.seniority
+    }
     departments = {dept for meaning in meanings for dept in meaning.departments}
-    tags = {tag for meaning in meanings for tag in meaning.tags} | _whole_title_tags(
-        title or "", persona
-    )
+    # A past, a pitch or a side role after a comma or dash ("VP Sales, ex-Google", "Head of
+    # Sales - trusted advisor") is no status of the person's role.
+    tags = {
+        tag
+        for phrase in phrases - leader_words
+        for tag in persona.vocabulary[phrase].tags
+        if phrase in head_phrases or tag not in persona.head_segment_tags
+    } | _whole_title_tags(title or "", persona)
     if tags & persona.individual_contributor_tags or not seniorities:
         seniority = persona.default_seniority
     else:
@@ -109,6 +131,17 @@ def parse_title(title: str | None, persona: Persona) -> TitleProfile:
         flags=frozenset(flags),
         employer=employer,
     )
+
+
+def _role_phrases(role: str, persona: Persona) -> tuple[set[str], set[str]]:
+    """The vocabulary phrases of the role, and those of its head: the first segment holding
+    any (all of them when none does)."""
+    segments = [
+        _matched_phrases(_translate(normalize_text(segment), persona), persona)
+        for segment in _SEGMENT_SEPARATOR.split(role)
+    ]
+    every = set().union(*segments)
+    return every, next((found for found in segments if found), every)
 
 
 def _translate(text: str, persona: Persona) -> str:

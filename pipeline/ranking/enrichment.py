@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from pipeline.leads.companies import is_same_company
 from pipeline.leads.shards import shard_of
+from pipeline.leads.text import normalize_text
 from pipeline.persona.sizing import size_band
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import parse_title
@@ -46,13 +49,34 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     out["title_tags"] = titles.map({t: join_values(p.tags) for t, p in profiles.items()})
     out["title_flags"] = titles.map({t: join_values(p.flags) for t, p in profiles.items()})
     out["title_employer"] = titles.map({t: p.employer for t, p in profiles.items()})
-    leads_a_firm = titles.map(
-        {t: bool(p.employer and p.tags & persona.other_firm_roles) for t, p in profiles.items()}
-    )
-    for index, row in out[leads_a_firm.astype(bool)].iterrows():
-        if not is_same_company(row["title_employer"], row["account_name"], row["account_domain"]):
-            # A founder, partner or investor whose title names another firm leads that firm.
-            out.at[index, "title_tags"] = join_values(
-                split_values(row["title_tags"]) | {persona.other_firm_tag}
-            )
+    _add_tag(out, _public_administrations(out, persona), persona.public_administration_tag)
+    # "Partner at X Capital", "Account Executive at Y": they work at another firm.
+    _add_tag(out, _named_firm_is_another(out), persona.other_firm_tag)
     return out
+
+
+def _add_tag(leads: pd.DataFrame, rows: pd.Series, tag: str) -> None:
+    leads.loc[rows, "title_tags"] = leads.loc[rows, "title_tags"].map(
+        lambda tags: join_values(split_values(tags) | {tag})
+    )
+
+
+def _named_firm_is_another(leads: pd.DataFrame) -> pd.Series:
+    """Leads whose title names a firm that is not their company (once per distinct case)."""
+    cases = list(
+        zip(leads["title_employer"], leads["account_name"], leads["account_domain"], strict=True)
+    )
+    verdicts = {case: bool(case[0]) and not is_same_company(*case) for case in set(cases)}
+    return pd.Series([verdicts[case] for case in cases], index=leads.index, dtype="bool")
+
+
+def _public_administrations(leads: pd.DataFrame, persona: Persona) -> pd.Series:
+    """Leads whose account name or industry says a public administration (once per company)."""
+    if not persona.public_administration_phrases:
+        return pd.Series(False, index=leads.index)
+    pattern = re.compile(
+        r"\b(?:" + "|".join(map(re.escape, persona.public_administration_phrases)) + r")\b"
+    )
+    described = leads["account_name"].fillna("") + " " + leads["account_industry"].fillna("")
+    verdicts = {text: bool(pattern.search(normalize_text(text))) for text in described.unique()}
+    return described.map(verdicts).astype(bool)

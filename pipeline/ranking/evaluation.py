@@ -9,7 +9,8 @@ import pandas as pd
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import TitleProfile
 from pipeline.ranking.enrichment import split_values
-from pipeline.ranking.rules import BASIS_PRIMARY_TARGET, Verdict, best_available, evaluate_title
+from pipeline.ranking.ladder import RUNG_FIT, climb_ladder
+from pipeline.ranking.rules import evaluate_title
 
 EVALUATION_COLUMNS: tuple[str, ...] = (
     "lead_id",
@@ -24,6 +25,8 @@ EVALUATION_COLUMNS: tuple[str, ...] = (
     "evaluator",
     "evaluated_at",
     "decision_basis",
+    # The rung of the persona's ladder the lead stands on ('' for none).
+    "ladder_rung",
     "persona_fingerprint",
     # The model that scored the lead ('' when the rules did).
     "model",
@@ -54,7 +57,18 @@ def _profile_from_columns(
 def evaluate_with_rules(
     leads: pd.DataFrame, persona: Persona, evaluator_name: str, evaluated_at: datetime
 ) -> pd.DataFrame:
-    """One evaluation row per lead; each distinct (parsed title, size band) is judged once.
+    """One evaluation row per lead: each title judged by the rules, then the ladder per
+    company."""
+    return climb_ladder(
+        leads, judge_with_rules(leads, persona, evaluator_name, evaluated_at), persona
+    )
+
+
+def judge_with_rules(
+    leads: pd.DataFrame, persona: Persona, evaluator_name: str, evaluated_at: datetime
+) -> pd.DataFrame:
+    """One row per lead, each judged alone (before the ladder), with its fit on its rung in
+    `RUNG_FIT` for the ladder to read; each distinct (parsed title, size band) is judged once.
 
     Reads the title as `enriched_leads` parsed it, so titles are parsed once per run.
     """
@@ -63,9 +77,7 @@ def evaluate_with_rules(
         key: evaluate_title(_profile_from_columns(*key[:-1]), key[-1], persona)
         for key in dict.fromkeys(keys)
     }
-    rows = _lift_best_available(
-        [verdicts[key] for key in keys], leads["company_key"].tolist(), persona
-    )
+    rows = [verdicts[key] for key in keys]
     frame = pd.DataFrame(
         {
             "lead_id": leads["lead_id"].to_numpy(),
@@ -79,28 +91,11 @@ def evaluate_with_rules(
             "evaluator": evaluator_name,
             "evaluated_at": pd.Timestamp(evaluated_at),
             "decision_basis": [v.basis for v in rows],
+            "ladder_rung": [v.rung for v in rows],
             "persona_fingerprint": persona.fingerprint,
             "model": "",
             "fallback_reason": "",
+            RUNG_FIT: pd.array([v.fit for v in rows], dtype="int64"),
         }
     )
-    return frame[list(EVALUATION_COLUMNS)]
-
-
-def _lift_best_available(
-    verdicts: list[Verdict], companies: list[str], persona: Persona
-) -> list[Verdict]:
-    """At a company without any primary target, the best people there are still worth a call:
-    its best-available candidates are lifted just above the threshold (the expert then
-    reaches the most senior commercial person, or the CEO)."""
-    with_target = {
-        company
-        for company, verdict in zip(companies, verdicts, strict=True)
-        if verdict.basis == BASIS_PRIMARY_TARGET and verdict.is_relevant
-    }
-    return [
-        best_available(verdict, persona)
-        if verdict.best_available_candidate and company not in with_target
-        else verdict
-        for company, verdict in zip(companies, verdicts, strict=True)
-    ]
+    return frame[[*EVALUATION_COLUMNS, RUNG_FIT]]

@@ -28,6 +28,7 @@ RANKED_LEADS_COLUMNS: tuple[str, ...] = (
     "title_seniority",
     "title_departments",
     "decision_basis",
+    "ladder_rung",
     "persona_fingerprint",
     "source_file",
     "company_shard",
@@ -64,17 +65,25 @@ _TIE_BREAK_COLUMNS = [
 _TIE_BREAK_ASCENDING = [False, False, False, True, True, True, True]
 
 
+def in_rank_order(leads: pd.DataFrame) -> pd.DataFrame:
+    """The leads best first: score, then the tie-breaks.
+
+    Expects title_role and the tie-break columns (scores, fits, names, lead_id).
+    """
+    keyed = leads.assign(**{_ROLE_WORDS: leads["title_role"].str.split().str.len()})
+    ordered = keyed.sort_values(_TIE_BREAK_COLUMNS, ascending=_TIE_BREAK_ASCENDING, kind="stable")
+    return ordered.drop(columns=_ROLE_WORDS)
+
+
 def rank_leads(leads: pd.DataFrame) -> pd.DataFrame:
     """Adds `company_rank`: 1..n per company over relevant leads, NULL for irrelevant ones.
 
     Expects one row per lead with company_key, is_relevant, title_role and the tie-break
     columns.
     """
-    keyed = leads.assign(**{_ROLE_WORDS: leads["title_role"].str.split().str.len()})
-    ordered = keyed.sort_values(_TIE_BREAK_COLUMNS, ascending=_TIE_BREAK_ASCENDING, kind="stable")
-    relevant = ordered[ordered["is_relevant"].astype(bool)]
+    out = in_rank_order(leads)
+    relevant = out[out["is_relevant"].astype(bool)]
     ranks = relevant.groupby("company_key", sort=False).cumcount() + 1
-    out = ordered.drop(columns=_ROLE_WORDS)
     out["company_rank"] = pd.Series(ranks, dtype="Int64").reindex(out.index)
     return out.sort_values(["company_key", "company_rank", "lead_id"], na_position="last")
 

@@ -1,4 +1,8 @@
-"""The offline evaluator: scores a parsed title at a company size against the persona."""
+"""The offline evaluator: judges a parsed title at a company size against the persona.
+
+A verdict places the lead on a rung of the persona's ladder (or on none) and scores its fit
+there; which rungs a company reaches, and the final score, are decided per company
+(`pipeline.ranking.ladder`)."""
 
 from __future__ import annotations
 
@@ -13,13 +17,14 @@ BASIS_HARD_EXCLUSION = "hard_exclusion"
 BASIS_PRIMARY_TARGET = "primary_target"
 BASIS_CHAMPION = "champion"
 BASIS_FIT = "department_and_seniority_fit"
-BASIS_BEST_AVAILABLE = "best_available"
-# A lead judged on fit (not excluded, not a target) is the kind best available may lift.
-_LIFTABLE_BASES = frozenset({BASIS_CHAMPION, BASIS_FIT})
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """One title at one size. On a rung, `relevance_score` is at least the threshold (how well
+    the lead fits its rung: the threshold plus its fit out of 100, scaled into the points above
+    the threshold) and `is_relevant` is true; on none, it stays below the threshold."""
+
     relevance_score: int
     is_relevant: bool
     reasoning: str
@@ -27,8 +32,9 @@ class Verdict:
     seniority_fit: int
     # Which rule decided; later evaluators use it to tell clear cases from uncertain ones.
     basis: str
-    # Below the threshold, yet worth a call at a company without any primary target.
-    best_available_candidate: bool = False
+    # The ladder rung the title stands on ('' for none), and the fit there (0-100).
+    rung: str = ""
+    fit: int = 0
 
 
 def effective_band(band: str, persona: Persona) -> str:
@@ -76,30 +82,67 @@ def evaluate_title(profile: TitleProfile, band: str, persona: Persona) -> Verdic
             score += bonus.points
             reason += f"; +{bonus.points} {bonus.name}"
     for rule in persona.soft_exclusions:
-        if _exclusion_applies(rule, profile, judged_band):
+        # "Head of Sales & Marketing" is a sales leader first: a department that deprioritises
+        # does not, beside one that matters at this size.
+        function_fits = {
+            dept: fit
+            for dept, fit in department_fits.items()
+            if dept not in persona.company_departments
+        }
+        if _exclusion_applies(rule, profile, judged_band) and not _is_mixed_title(
+            rule, profile, function_fits, persona
+        ):
             penalties.append((f"deprioritised as {rule.name}", rule.penalty))
     for label, factor in penalties:
         score *= factor
         reason += f"; {label} (x{factor:g})"
-    final = min(round(score), 100)
-    relevant = final >= persona.relevance_threshold
-    if not relevant:
-        reason += f"; below the relevance threshold {persona.relevance_threshold}"
+    fit = max(0, min(round(score), 100))
+    rung = ladder_rung(profile, basis, persona)
+    if rung and not profile.tags & persona.individual_contributor_tags:
+        return Verdict(
+            plausible_score(fit, persona),
+            True,
+            _sentence(f"{reason}; on the ladder as {rung}", notes),
+            department_fit,
+            seniority_fit,
+            basis,
+            rung,
+            fit,
+        )
     return Verdict(
-        final,
-        relevant,
-        _sentence(reason, notes),
+        min(fit, persona.relevance_threshold - 1),
+        False,
+        _sentence(f"{reason}; on no rung of the persona's ladder", notes),
         department_fit,
         seniority_fit,
         basis,
-        best_available_candidate=(
-            not relevant
-            and basis in _LIFTABLE_BASES
-            and department_fit >= persona.best_available_min_fit
-            # Assistants and students support the commercial team; they do not lead it.
-            and not profile.tags & persona.individual_contributor_tags
-        ),
     )
+
+
+def plausible_score(fit: int, persona: Persona) -> int:
+    """A fit of 0-100 on a rung as a score at or above the threshold."""
+    threshold = persona.relevance_threshold
+    return threshold + round((100 - threshold) * fit / 100)
+
+
+def fit_of_score(score: int, persona: Persona) -> int:
+    """The fit (0-100) a score at or above the threshold says (a model's answer); 0 below."""
+    threshold = persona.relevance_threshold
+    return max(0, round((score - threshold) * 100 / (100 - threshold)))
+
+
+def ladder_rung(profile: TitleProfile, basis: str, persona: Persona) -> str:
+    """The first rung the title meets: the primary targets stand on the first, the champions
+    on the rung that names them."""
+    for rung in persona.ladder:
+        if rung.condition is None:
+            if basis == BASIS_PRIMARY_TARGET:
+                return rung.name
+        elif (rung.champions and basis == BASIS_CHAMPION) or condition_matches(
+            rung.condition, profile
+        ):
+            return rung.name
+    return ""
 
 
 def _base_score(
@@ -141,27 +184,6 @@ def _base_score(
         score,
         BASIS_FIT,
         f"{departments} (fit {department_fit}/5), {level} (fit {seniority_fit}/5 at {band_note})",
-    )
-
-
-def best_available(verdict: Verdict, persona: Persona) -> Verdict:
-    """A lead below the threshold at a company without any primary target, lifted just above it.
-
-    The lead keeps its order among the lifted: its score is spread over the
-    `best_available_span` points above the threshold.
-    """
-    threshold = persona.relevance_threshold
-    lifted = threshold + int(verdict.relevance_score * persona.best_available_span / threshold)
-    reason = verdict.reasoning.removesuffix(".").replace(
-        f"; below the relevance threshold {threshold}", ""
-    )
-    return Verdict(
-        lifted,
-        True,
-        f"{reason}; best available: the company has no primary target.",
-        verdict.department_fit,
-        verdict.seniority_fit,
-        BASIS_BEST_AVAILABLE,
     )
 
 

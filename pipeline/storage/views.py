@@ -12,7 +12,7 @@ _VIEWS: dict[str, dict[str, str]] = {
         # Only the leads worth contacting, in rank order per company.
         CURRENT_RANKED_LEADS: (
             "select company_key, account_name, size_band, company_rank, lead_first_name, "
-            "lead_last_name, lead_job_title, relevance_score, evaluator, reasoning "
+            "lead_last_name, lead_job_title, relevance_score, evaluator, reasoning, ladder_rung "
             "from {schema}.ranked_leads where company_rank is not null"
         ),
     },
