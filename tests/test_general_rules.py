@@ -108,6 +108,7 @@ def test_a_chief_of_staff_leads_with_the_company(persona: Persona, band: str) ->
         ("VP of Sales, ex-Oracle", {"former"}),
         ("Founder & CEO, angel investor", {"investor"}),
         ("Regional Sales Director; board member of a charity", {"advisor"}),
+        ("Sales Director (former Olympic rower)", {"former"}),
     ],
 )
 def test_a_qualifier_after_the_role_adds_no_status(

@@ -19,7 +19,8 @@ _SENTENCE_END = re.compile(r"(?<=[a-z]{3})\.\s+(?=[A-Z])")
 _DASH_SEPARATOR = re.compile("\\s+[-\u2013\u2014]\\s+")
 _LIST_SEPARATOR = re.compile(r"\s*[,;]\s*")
 # The role's segments: the head names the role, the others qualify it.
-_SEGMENT_SEPARATOR = re.compile("\\s*[,;]\\s*|\\s+[-\u2013\u2014]\\s+")
+# A bracket holds a qualifier too: "Sales Director (former Olympic rower)".
+_SEGMENT_SEPARATOR = re.compile("\\s*[,;()\\[\\]]\\s*|\\s+[-\u2013\u2014]\\s+")
 # A dash segment longer than this is a pitch ("- Digital experience platform for ..."),
 # shorter ones qualify the role ("Sr. Vice President - Global Business Development").
 _MAX_QUALIFIER_WORDS = 6
