@@ -163,3 +163,28 @@ def test_a_sales_leader_who_also_runs_marketing_is_not_deprioritised(persona: Pe
     both = evaluate_title(parse_title("Head of Sales & Marketing", persona), "smb", persona)
     assert "deprioritised" not in both.reasoning
     assert both.rung == "primary target"
+
+
+@pytest.mark.parametrize(
+    ("title", "seniority", "departments"),
+    [
+        ("Direttore Commerciale", "director", {"sales"}),
+        ("Amministratore Delegato", "c_level", {"executive"}),
+        ("Oprichter & Eigenaar", "founder_owner", {"executive"}),
+        ("Consejero Delegado", "c_level", {"executive"}),
+        ("Chargé d'affaires", "individual_contributor", {"sales"}),
+    ],
+)
+def test_roles_in_more_languages(
+    persona: Persona, title: str, seniority: str, departments: set[str]
+) -> None:
+    profile = parse_title(title, persona)
+    assert (profile.seniority, departments <= profile.departments) == (seniority, True)
+
+
+def test_a_plain_partner_is_left_to_the_model_but_a_senior_partner_owns_the_firm(
+    persona: Persona,
+) -> None:
+    assert parse_title("Partner", persona).departments == frozenset()
+    assert "owner" in parse_title("Senior Partner", persona).tags
+    assert "hr" in parse_title("HR Business Partner", persona).departments
