@@ -78,10 +78,10 @@ def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefiniti
         minimum_interval_seconds=30,
         default_status=DefaultSensorStatus.STOPPED,
         description=(
-            f"Watches {inbox} for CSV files: merges each into the lead base "
-            f"({settings.leads_path}) and requests one run over the shards of the companies "
-            "whose leads changed. Files are archived; unreadable ones go to rejected/ with a "
-            "reason."
+            f"Watches {inbox} for leads files (CSV, Excel, .gz, .zip): merges each into the "
+            f"lead base ({settings.leads_path}) and requests one run over the shards of the "
+            "companies whose leads changed. Files are archived; unreadable ones go to "
+            "rejected/ with a reason."
         ),
     )
     def lead_inbox(context: SensorEvaluationContext) -> SensorResult | SkipReason:

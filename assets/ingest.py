@@ -39,8 +39,8 @@ from pipeline.ranking.enrichment import enrich_leads
 def ingest_lead_file(
     context: AssetExecutionContext, lead_source: LeadSource
 ) -> tuple[Output[pd.DataFrame], Output[pd.DataFrame]]:
-    """Reads the leads file whatever its encoding, delimiter and column names; bad rows are
-    set aside with the reason (or, with `strict`, fail the run)."""
+    """Reads the leads file (CSV, Excel, gzip or zip) whatever its encoding, delimiter and
+    column names; bad rows are set aside with the reason (or, with `strict`, fail the run)."""
     read = lead_source.read()
     context.log.info(f"Read {lead_source.path}: {read.describe()}")
     if not read.rejected.empty:
@@ -58,6 +58,8 @@ def ingest_lead_file(
                 "source_file": lead_source.path,
                 "rows": len(read.leads),
                 "companies": read.leads["company_key"].nunique(),
+                # "encoding utf-8, comma-separated", "Excel sheet 'Leads'", "gzip: ...".
+                "format": read.format,
                 "encoding": read.encoding,
                 "delimiter": repr(read.delimiter),
                 "column_mapping": MetadataValue.json(read.columns),

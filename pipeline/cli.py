@@ -26,13 +26,14 @@ from pipeline.orchestration.instance import (
     release_abandoned_runs,
 )
 from pipeline.orchestration.partitions import full_range_tags, range_tags
-from pipeline.orchestration.resources import LeadSource
+from pipeline.orchestration.resources import lead_source
 from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
 from pipeline.orchestration.settings import (
     ENV_DATABASE_URL,
     EVALUATOR_CHOICES,
     PROJECT_ROOT,
     Settings,
+    parse_column_map,
 )
 from pipeline.persona.reader import load_persona
 from pipeline.persona.spec import PersonaError
@@ -50,7 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="persona-ranker", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="rank a leads file and write the campaign CSV")
-    run.add_argument("--leads", type=Path, help="leads CSV (default data/leads.csv)")
+    run.add_argument(
+        "--leads",
+        type=Path,
+        help="leads file: CSV, Excel (.xlsx), or either gzipped (.gz) or zipped (default "
+        "data/leads.csv)",
+    )
+    run.add_argument("--sheet", help="the Excel sheet to read (default: the first)")
+    run.add_argument(
+        "--columns",
+        action="append",
+        metavar="OURS=HEADER",
+        help="read one of our columns from this header, where names are ambiguous "
+        '(repeatable, or comma-separated: "lead_job_title=Job Title")',
+    )
     run.add_argument("--persona", type=Path, help="persona YAML (default data/persona.yaml)")
     run.add_argument(
         "--warehouse",
@@ -134,13 +148,19 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["evaluator"] = args.evaluator
     if getattr(args, "strict", False):
         overrides["strict_input"] = True
+    if getattr(args, "sheet", None):
+        overrides["input_sheet"] = args.sheet
+    if getattr(args, "columns", None):
+        overrides["input_columns"] = tuple(
+            pair for text in args.columns for pair in parse_column_map(text)
+        )
     return replace(Settings.from_env(), **overrides)
 
 
 def run(settings: Settings, companies: Sequence[str] = ()) -> int:
     # Read both inputs before anything is recorded: a bad file stops here, nothing half-run.
     load_persona(settings.persona_path)
-    leads = LeadSource(path=str(settings.leads_path), strict=settings.strict_input).read().leads
+    leads = lead_source(settings).read().leads
     tags = (
         range_tags(shards_of(companies_named(leads, list(companies))))
         if companies

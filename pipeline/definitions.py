@@ -22,8 +22,8 @@ from assets.ranking import (
 from pipeline.orchestration.resources import (
     CampaignExporter,
     ExpertLabels,
-    LeadSource,
     PersonaSource,
+    lead_source,
     select_evaluator,
     warehouse_config,
 )
@@ -73,7 +73,7 @@ def build_definitions(settings: Settings) -> Definitions:
         ],
         resources={
             "io_manager": warehouse_io_manager(settings),
-            "lead_source": LeadSource(path=str(settings.leads_path), strict=settings.strict_input),
+            "lead_source": lead_source(settings),
             "persona": PersonaSource(path=str(settings.persona_path)),
             "evaluator": select_evaluator(settings),
             "expert_labels": ExpertLabels(path=str(settings.labels_path)),

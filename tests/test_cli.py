@@ -192,3 +192,33 @@ def test_cli_reruns_one_company_with_its_shard(tmp_path: Path, write_leads) -> N
     unknown = run_cli(tmp_path, *common, "--company", "Umbrella")
     assert unknown.returncode == 2
     assert "no company named 'Umbrella' in the leads" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_cli_reads_an_excel_sheet_and_a_column_map(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Notes"
+    sheet = workbook.create_sheet("Contacts")
+    sheet.append(["Company", "First Name", "Last Name", "Title", "Job Title", "Employees"])
+    sheet.append(["Acme Robotics", "Ana", "Ruiz", "Sales", "VP of Sales", "51-200"])
+    sheet.append(["Acme Robotics", "Bo", "Li", "HR", "HR Manager", "51-200"])
+    leads = tmp_path / "export.xlsx"
+    workbook.save(leads)
+    common = ("--leads", str(leads), "--warehouse", str(tmp_path / "w.duckdb"))
+    ambiguous = run_cli(tmp_path, *common, "--sheet", "Contacts")
+    assert ambiguous.returncode == 2
+    assert "could each be lead_job_title" in ambiguous.stderr
+    done = run_cli(
+        tmp_path,
+        *common,
+        "--sheet",
+        "Contacts",
+        "--columns",
+        "lead_job_title=Job Title",
+        "--export",
+        str(tmp_path / "c.csv"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1. Ana Ruiz: VP of Sales" in done.stdout

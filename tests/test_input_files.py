@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.leads.files import read_lead_file
-from pipeline.leads.records import LEAD_COLUMNS, LeadsFileError
+from pipeline.leads.records import LEAD_COLUMNS, LeadsFileError, lead_id
 from pipeline.llm.prompts import MAX_FIELD_CHARS, clean_field
 from pipeline.persona.spec import Persona
 from pipeline.ranking.enrichment import enrich_leads
@@ -255,3 +255,188 @@ def test_employee_ranges_in_other_spellings(
 ) -> None:
     read = read_lead_file(write(lines(HEADER, f'Acme,Ana,Ruiz,VP Sales,acme.com,"{employees}",')))
     assert enrich_leads(read.leads, persona).loc[0, "size_band"] == band
+
+
+def excel_bytes(rows: list[list[object]], sheet: str = "Leads", other: str | None = None) -> bytes:
+    """A real .xlsx workbook written by openpyxl, as a CRM's export would be."""
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    if other is not None:
+        workbook.active.title = other
+        workbook.active.append(["nothing", "here"])
+        worksheet = workbook.create_sheet(sheet)
+    else:
+        worksheet = workbook.active
+        worksheet.title = sheet
+    for row in rows:
+        worksheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+EXCEL_ROWS = [
+    ["Company", "First Name", "Last Name", "Job Title", "Website", "Employees"],
+    ["Acme", "Ana", "Ruiz", "VP Sales", "acme.com", "51-200"],
+    [None, None, None, None, None, None],
+    ["Globex", "Bo", "Li", "Head of Sales Development", "globex.com", 500],
+    ["", "Cy", "Ng", "CEO", "", ""],
+]
+
+
+def test_an_excel_export_reads_like_its_csv(write) -> None:
+    read = read_lead_file(write(excel_bytes(EXCEL_ROWS), "export.xlsx"))
+    assert read.leads["company_key"].tolist() == ["acme.com", "globex.com"]
+    # A number cell is read as the text it shows; rows keep their number in the sheet.
+    assert read.leads["account_employee_range"].tolist() == ["51-200", "500"]
+    assert read.leads["source_row"].tolist() == [2, 4]
+    assert read.rejected[["source_row", "column"]].values.tolist() == [[5, "account_name"]]
+    assert "Excel sheet 'Leads'" in read.describe()
+
+
+def test_a_named_excel_sheet_is_read_and_a_missing_one_is_named(write) -> None:
+    path = write(excel_bytes(EXCEL_ROWS, sheet="Leads", other="Summary"), "export.xlsx")
+    with pytest.raises(LeadsFileError, match="sheet 'Summary' holds a header but no leads"):
+        read_lead_file(path)  # the first sheet holds no leads
+    assert len(read_lead_file(path, sheet="Leads").leads) == 2
+    with pytest.raises(
+        LeadsFileError, match=r"no sheet named 'Contacts' \(sheets: 'Summary', 'Leads'\)"
+    ):
+        read_lead_file(path, sheet="Contacts")
+
+
+def test_gzipped_and_zipped_exports_are_read(write, tmp_path: Path) -> None:
+    import gzip
+    import zipfile
+
+    text = lines(HEADER, ROW_ACME, ROW_GLOBEX).encode("utf-8")
+    gzipped = read_lead_file(write(gzip.compress(text), "leads.csv.gz"))
+    assert len(gzipped.leads) == 2 and gzipped.format.startswith("gzip: ")
+    archive = tmp_path / "leads.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("export/leads.csv", text)
+        zipped.writestr("__MACOSX/export/._leads.csv", b"\x00\x05")
+    assert len(read_lead_file(archive).leads) == 2
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as zipped:
+        zipped.writestr("a.csv", text)
+        zipped.writestr("b.xlsx", excel_bytes(EXCEL_ROWS))
+    with pytest.raises(LeadsFileError, match="expected one leads file in the archive"):
+        read_lead_file(tmp_path / "two.zip")
+    with zipfile.ZipFile(tmp_path / "book.zip", "w") as zipped:
+        zipped.writestr("book.xlsx", excel_bytes(EXCEL_ROWS))
+    assert len(read_lead_file(tmp_path / "book.zip").leads) == 2
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "companyName,firstName,lastName,title,companyWebsite,employeeCount",
+        "company_name,first_name,last_name,job_title,company_domain,company_headcount",
+    ],
+)
+def test_scraper_headers_in_camel_and_snake_case(write, header: str) -> None:
+    read = read_lead_file(write(lines(header, "Acme,Ana,Ruiz,VP Sales,acme.com,51-200")))
+    assert read.leads.loc[0, "company_key"] == "acme.com"
+    assert read.leads.loc[0, "account_employee_range"] == "51-200"
+
+
+def test_a_social_network_url_never_becomes_the_company_key(write) -> None:
+    read = read_lead_file(
+        write(
+            lines(
+                "companyName,firstName,lastName,title,companyUrl",
+                "Acme,Ana,Ruiz,VP Sales,https://www.linkedin.com/company/acme",
+                "Globex,Bo,Li,CEO,https://linkedin.com/company/globex/",
+            )
+        )
+    )
+    assert read.leads["company_key"].tolist() == ["Acme", "Globex"]
+    # The file's value is kept as written.
+    assert read.leads.loc[0, "account_domain"] == "https://www.linkedin.com/company/acme"
+
+
+def test_of_two_url_columns_each_row_takes_the_company_site(write) -> None:
+    read = read_lead_file(
+        write(
+            lines(
+                "companyName,firstName,lastName,title,companyUrl,companyWebsite",
+                "Acme,Ana,Ruiz,VP Sales,https://www.linkedin.com/company/acme,https://acme.com",
+                "Globex,Bo,Li,CEO,https://globex.com,",
+            )
+        )
+    )
+    assert read.leads["company_key"].tolist() == ["acme.com", "globex.com"]
+
+
+def test_two_columns_that_both_mean_the_title_are_refused_until_one_is_chosen(write) -> None:
+    path = write(lines("Company,First Name,Last Name,Title,Job Title", "Acme,Ana,Ruiz,VP,VP Sales"))
+    with pytest.raises(LeadsFileError) as refused:
+        read_lead_file(path)
+    message = str(refused.value)
+    assert "'Job Title' and 'Title'" in message or "'Title' and 'Job Title'" in message
+    assert '--columns "lead_job_title=' in message
+    chosen = read_lead_file(path, columns={"lead_job_title": "Job Title"})
+    assert chosen.leads.loc[0, "lead_job_title"] == "VP Sales"
+    with pytest.raises(LeadsFileError, match="no such column"):
+        read_lead_file(path, columns={"lead_job_title": "Position"})
+
+
+def test_invisible_characters_do_not_split_a_company(write) -> None:
+    read = read_lead_file(
+        write(
+            lines(
+                "account_name,lead_first_name,lead_last_name,lead_job_title",
+                "Acme\u200b Robotics,Ana,Ruiz,VP Sales",
+                "Acme\u00a0Robotics,Bo,Li,CEO",
+                "\ufeffAcme Robotics ,Cy,Ng,Head of Sales",
+            )
+        )
+    )
+    assert read.leads["company_key"].nunique() == 1
+    assert read.leads["account_name"].tolist() == ["Acme Robotics"] * 3
+    # A person's identity does not depend on them either.
+    assert lead_id("Ana", "Ruiz", "VP\u200b Sales", "acme") == lead_id(
+        "Ana", "Ruiz", "VP Sales", "acme"
+    )
+
+
+def test_one_corrupt_nul_byte_sets_its_row_aside_and_the_rest_is_ranked(write) -> None:
+    content = lines(HEADER, ROW_ACME, "Glo\x00bex,Bo,Li,CEO,globex.com,201-500,", ROW_GLOBEX)
+    read = read_lead_file(write(content.encode("utf-8")))
+    assert read.leads["company_key"].tolist() == ["acme.com", "globex.com"]
+    (row,) = read.rejected.itertuples(index=False)
+    assert (row.source_row, row.reason) == (3, "a NUL byte: a corrupt row")
+
+
+def test_the_inbox_takes_every_kind_of_leads_file(tmp_path: Path) -> None:
+    from pipeline.orchestration.inbox import inbox_files
+
+    for name in ("a.csv", "b.xlsx", "c.csv.gz", "d.zip", "notes.pdf", "e.TSV"):
+        (tmp_path / name).write_bytes(b"x")
+    assert sorted(file.path.name for file in inbox_files(tmp_path)) == [
+        "a.csv",
+        "b.xlsx",
+        "c.csv.gz",
+        "d.zip",
+        "e.TSV",
+    ]
+
+
+def test_the_column_map_and_sheet_come_from_the_environment_too() -> None:
+    from pipeline.orchestration.resources import lead_source
+    from pipeline.orchestration.settings import Settings, parse_column_map
+
+    settings = Settings.from_env(
+        {
+            "PERSONA_RANKER_COLUMNS": "lead_job_title=Job Title, account_name = Company",
+            "PERSONA_RANKER_SHEET": "Contacts",
+        }
+    )
+    source = lead_source(settings)
+    assert source.columns == {"lead_job_title": "Job Title", "account_name": "Company"}
+    assert source.sheet == "Contacts"
+    with pytest.raises(ValueError, match="expected OURS=THEIR HEADER"):
+        parse_column_map("lead_job_title")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.leads.text import collapse_spaces, normalize_text
+from pipeline.leads.text import clean_cell, collapse_spaces, normalize_text
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # No '...' and no control characters: keys were Dagster partition keys in earlier versions,
@@ -18,13 +18,44 @@ def normalize_domain(domain: str | None) -> str:
     """'https://www.Example.com/about' -> 'example.com'; '' when there is no usable domain."""
     if not domain:
         return ""
-    text = _CONTROL.sub("", domain).strip().lower()
+    text = _CONTROL.sub("", clean_cell(domain)).lower()
     text = _SCHEME.sub("", text)
     text = re.split(r"[/?#]", text, maxsplit=1)[0]
     text = text.split("@")[-1].split(":")[0].strip(". ")
     text = text.removeprefix("www.")
     text = _DOT_RUNS.sub(".", text)
-    return text if "." in text and " " not in text else ""
+    if not ("." in text and " " not in text) or _is_social_network(text):
+        return ""
+    return text
+
+
+# Hosts of profile pages, not of companies: "linkedin.com/company/acme" names no domain of
+# Acme's, and as a company key it would merge every company into one.
+_SOCIAL_NETWORKS = frozenset(
+    {
+        "linkedin.com",
+        "lnkd.in",
+        "facebook.com",
+        "fb.com",
+        "twitter.com",
+        "x.com",
+        "instagram.com",
+        "youtube.com",
+        "tiktok.com",
+        "xing.com",
+        "crunchbase.com",
+        "angel.co",
+        "wellfound.com",
+        "github.com",
+        "medium.com",
+        "glassdoor.com",
+        "bit.ly",
+    }
+)
+
+
+def _is_social_network(host: str) -> bool:
+    return any(host == network or host.endswith("." + network) for network in _SOCIAL_NETWORKS)
 
 
 def company_key(account_name: str | None, account_domain: str | None) -> str:
@@ -35,7 +66,7 @@ def company_key(account_name: str | None, account_domain: str | None) -> str:
     domain = normalize_domain(account_domain)
     if domain:
         return domain
-    name = collapse_spaces(_CONTROL.sub(" ", account_name or ""))
+    name = collapse_spaces(_CONTROL.sub(" ", clean_cell(account_name or "")))
     return _DOT_RUNS.sub("…", name)
 
 

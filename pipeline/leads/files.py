@@ -1,17 +1,16 @@
-"""Reading lead exports as CRMs and scrapers write them: any common encoding, delimiter and
-column naming; every row checked, bad rows set aside with the reason, good rows kept.
+"""Reading lead exports as CRMs, list vendors and scrapers write them: CSV, Excel, gzip or zip;
+any common encoding, delimiter and column naming; every row checked, bad rows set aside with
+the reason, good rows kept.
 
-A problem with the whole file (empty, not text, not a table, a required column missing) is a
-`LeadsFileError` naming the file. A problem with a row (wrong number of fields, no company, the
-same person again) puts the row in `rejected` with its line, column, value and reason; with
-`strict=True` any such row fails the read instead.
+A problem with the whole file (empty, not a table, a required column missing, two columns
+that both could be one of ours) is a `LeadsFileError` naming the file. A problem with a row
+(wrong number of fields, a corrupt byte, no company, the same person again) puts the row in
+`rejected` with its line, column, value and reason; with `strict=True` any such row fails the
+read instead.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,12 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.leads.companies import normalize_domain
 from pipeline.leads.records import LEAD_COLUMNS, REQUIRED_COLUMNS, LeadsFileError, identities
+from pipeline.leads.tables import read_table
+from pipeline.leads.text import clean_cell
 
 REJECTED_COLUMNS = ("source_file", "source_row", "column", "value", "reason")
-DELIMITERS = (",", ";", "\t", "|")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-# Header names seen in CRM, LinkedIn and scraper exports, compared after `_header_key`.
+# Header names seen in CRM, LinkedIn and scraper exports, compared after `_header_key`
+# (camelCase and snake_case split into words).
 COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
     "account_name": (
         "company",
@@ -33,6 +34,7 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
         "account",
         "organization",
         "organisation",
+        "organization name",
         "employer",
     ),
     "lead_first_name": ("first name", "firstname", "given name", "first"),
@@ -46,6 +48,7 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
         "url",
         "website url",
         "company url",
+        "company website url",
     ),
     "account_employee_range": (
         "employees",
@@ -55,12 +58,16 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
         "number of employees",
         "headcount",
         "employee count",
+        "company employee count",
+        "company headcount",
         "size",
     ),
     "account_industry": ("industry", "company industry"),
 }
 FULL_NAME_ALIASES = ("full name", "name", "lead name", "contact name", "contact")
-_SAMPLE_CHARS = 64_000
+# Several URL columns are common (a website and a LinkedIn page): each row takes the first
+# that holds a company domain, so none is dropped and a social network never becomes one.
+_COMBINED_COLUMNS = frozenset({"account_domain"})
 _ROW_PREVIEW = 10
 
 
@@ -73,145 +80,110 @@ class LeadFile:
     rejected: pd.DataFrame
     encoding: str
     delimiter: str
-    # Our column -> the file's header it was read from.
+    # Our column -> the file's header(s) it was read from.
     columns: dict[str, str] = field(default_factory=dict)
+    format: str = ""
 
     def describe(self) -> str:
         mapped = ", ".join(f"{theirs!r} -> {ours}" for ours, theirs in self.columns.items())
         return (
             f"{len(self.leads)} leads, {len(self.rejected)} rows rejected; "
-            f"encoding {self.encoding}, {_DELIMITER_NAMES[self.delimiter]}-separated; "
-            f"columns: {mapped}"
+            f"{self.format}; columns: {mapped}"
         )
 
 
-def read_lead_file(path: str | Path, strict: bool = False) -> LeadFile:
+def read_lead_file(
+    path: str | Path,
+    strict: bool = False,
+    sheet: str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> LeadFile:
+    """`sheet` picks an Excel sheet (the first by default); `columns` maps one of ours to the
+    file's header, where the header names alone do not say which to read."""
     path = Path(path)
-    text, encoding = decode(path)
-    delimiter = sniff_delimiter(text, path)
-    header, records, rejected = _records(text, delimiter, path)
-    columns, full_name = map_columns(header, path)
+    table = read_table(path, sheet)
+    header = [clean_cell(name) for name in table.header]
+    sources, full_name = map_columns(header, path, columns or {})
     rows = []
-    for line, fields in records:
-        values = dict(zip(header, fields, strict=True))
-        row = {ours: values[theirs].strip() for ours, theirs in columns.items()}
+    for line, fields in table.records:
+        values = dict(zip(header, (clean_cell(value) for value in fields), strict=True))
+        row = {ours: _pick(ours, theirs, values) for ours, theirs in sources.items()}
         if full_name:
-            first, _, last = values[full_name].strip().partition(" ")
+            first, _, last = values[full_name].partition(" ")
             row["lead_first_name"], row["lead_last_name"] = first, last.strip()
         rows.append({"source_file": path.name, "source_row": line, **row})
     # Optional columns the file lacks are empty, as in a full export with blank cells.
     frame = pd.DataFrame(rows, columns=["source_file", "source_row", *LEAD_COLUMNS]).fillna("")
     leads, identity_rejects = _with_identities(frame)
-    rejected.extend(identity_rejects)
+    rejected = [
+        _reject(path, row.line, "", row.value, row.reason) for row in table.rejected
+    ] + identity_rejects
     rejected_frame = pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS))
     if strict and not rejected_frame.empty:
         raise LeadsFileError(f"{path}: --strict: {_summary(rejected_frame)}")
     if leads.empty:
         detail = f": {_summary(rejected_frame)}" if not rejected_frame.empty else ""
         raise LeadsFileError(f"{path}: no usable leads{detail}")
-    mapping = dict(columns)
+    mapping = {ours: " | ".join(theirs) for ours, theirs in sources.items()}
     if full_name:
         mapping["lead_first_name"] = mapping["lead_last_name"] = f"{full_name} (split)"
-    return LeadFile(leads, rejected_frame, encoding, delimiter, mapping)
+    return LeadFile(
+        leads, rejected_frame, table.encoding, table.delimiter, mapping, table.describe()
+    )
 
 
-def decode(path: Path) -> tuple[str, str]:
-    """The text and the encoding it was read with: UTF-8 (with or without BOM), UTF-16 with
-    a BOM, else Windows-1252 (a superset of Latin-1 for text), never silently."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as error:
-        raise LeadsFileError(f"{path}: file not found") from error
-    if not raw.strip():
-        raise LeadsFileError(f"{path}: the file is empty")
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16"), "utf-16"
-    if b"\x00" in raw[:_SAMPLE_CHARS]:
-        raise LeadsFileError(f"{path}: not a text file (binary content): expected a CSV")
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
-
-
-def sniff_delimiter(text: str, path: Path) -> str:
-    """The delimiter that splits the header into the most fields (quotes respected)."""
-    first_line = text.lstrip()[:1]
-    if first_line in ("<", "{", "["):
-        raise LeadsFileError(f"{path}: looks like HTML or JSON, not a CSV")
-    header = text.splitlines()[0] if text.splitlines() else ""
-    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
-    if counts[best] < 2:
-        raise LeadsFileError(
-            f"{path}: not a CSV: the first line has no comma, semicolon, tab or pipe "
-            "separating columns"
-        )
-    return best
-
-
-def _records(
-    text: str, delimiter: str, path: Path
-) -> tuple[list[str], list[tuple[int, list[str]]], list[dict[str, object]]]:
-    """Header and rows with the line each starts on; rows of the wrong width set aside."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [name.strip() for name in next(reader)]
-        records: list[tuple[int, list[str]]] = []
-        rejected: list[dict[str, object]] = []
-        line = reader.line_num + 1
-        for fields in reader:
-            start, line = line, reader.line_num + 1
-            if not any(value.strip() for value in fields):
-                continue  # blank line
-            if len(fields) > len(header) and not any(v.strip() for v in fields[len(header) :]):
-                fields = fields[: len(header)]  # trailing empty fields some exports add
-            if len(fields) != len(header):
-                rejected.append(
-                    _reject(
-                        path,
-                        start,
-                        "",
-                        delimiter.join(fields)[:200],
-                        f"{len(fields)} fields where the header has {len(header)}",
-                    )
-                )
-                continue
-            records.append((start, fields))
-    except csv.Error as error:
-        raise LeadsFileError(
-            f"{path}: line {reader.line_num}: not a readable CSV ({error})"
-        ) from error
-    if not records and not rejected:
-        raise LeadsFileError(f"{path}: the file holds a header but no leads")
-    return header, records, rejected
+def _pick(ours: str, theirs: list[str], values: Mapping[str, str]) -> str:
+    """The row's value; of several URL columns, the first holding a company domain."""
+    if len(theirs) == 1:
+        return values[theirs[0]]
+    domains = [values[name] for name in theirs if normalize_domain(values[name])]
+    return domains[0] if domains else next((values[n] for n in theirs if values[n]), "")
 
 
 def _header_key(name: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9#]+", " ", name.lower()).split())
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
+    return " ".join(re.sub(r"[^a-z0-9#]+", " ", spaced.lower()).split())
 
 
-def map_columns(header: list[str], path: Path) -> tuple[dict[str, str], str | None]:
-    """Our column -> the file's header, and the full-name column to split when the file has
-    no first and last names."""
-    by_key = {}
+def map_columns(
+    header: list[str], path: Path, chosen: Mapping[str, str] | None = None
+) -> tuple[dict[str, list[str]], str | None]:
+    """Our column -> the file's header(s), and the full-name column to split when the file has
+    no first and last names. Two headers that both could be one of ours are refused, unless
+    `chosen` names the one to read."""
+    chosen = dict(chosen or {})
+    unknown = sorted(set(chosen) - set(LEAD_COLUMNS))
+    if unknown:
+        raise LeadsFileError(
+            f"{path}: --columns names {', '.join(unknown)}: not one of ours "
+            f"({', '.join(LEAD_COLUMNS)})"
+        )
+    for ours, theirs in chosen.items():
+        if theirs not in header:
+            raise LeadsFileError(
+                f"{path}: --columns {ours}={theirs}: no such column (found: {', '.join(header)})"
+            )
+    by_key: dict[str, list[str]] = {}
     for name in header:
-        by_key.setdefault(_header_key(name), name)
-    columns: dict[str, str] = {}
+        by_key.setdefault(_header_key(name), []).append(name)
+    taken = set(chosen.values())
+    columns: dict[str, list[str]] = {ours: [theirs] for ours, theirs in chosen.items()}
     for ours in LEAD_COLUMNS:
-        for candidate in (_header_key(ours), *COLUMN_ALIASES[ours]):
-            if candidate in by_key:
-                columns[ours] = by_key[candidate]
-                break
+        if ours in columns:
+            continue
+        keys = (_header_key(ours), *COLUMN_ALIASES[ours])
+        found = [n for key in dict.fromkeys(keys) for n in by_key.get(key, []) if n not in taken]
+        if len(found) > 1 and ours not in _COMBINED_COLUMNS:
+            raise LeadsFileError(
+                f"{path}: columns {' and '.join(map(repr, found))} could each be {ours}; "
+                f'choose one with --columns "{ours}={found[0]}"'
+            )
+        if found:
+            columns[ours] = found
     full_name = None
     if not {"lead_first_name", "lead_last_name"} <= columns.keys():
-        full_name = next((by_key[a] for a in FULL_NAME_ALIASES if a in by_key), None)
+        names = [n for alias in FULL_NAME_ALIASES for n in by_key.get(alias, [])]
+        full_name = names[0] if names else None
     missing = [
         column
         for column in REQUIRED_COLUMNS
@@ -222,7 +194,8 @@ def map_columns(header: list[str], path: Path) -> tuple[dict[str, str], str | No
         accepted = ", ".join(f"'{alias}'" for alias in COLUMN_ALIASES[missing[0]])
         raise LeadsFileError(
             f"{path}: missing required column '{missing[0]}' (found: "
-            f"{', '.join(header) or 'none'}; accepted names: {accepted})"
+            f"{', '.join(header) or 'none'}; accepted names: {accepted}; or name it with "
+            f'--columns "{missing[0]}=<header>")'
         )
     if full_name:
         for column in ("lead_first_name", "lead_last_name"):

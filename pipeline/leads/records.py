@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.leads.companies import company_key
-from pipeline.leads.text import collapse_spaces
+from pipeline.leads.text import clean_cell, collapse_spaces
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "account_name",
@@ -46,8 +46,9 @@ def read_text_csv(path: Path, error_type: type[ValueError]) -> pd.DataFrame:
 
 
 def identity_text(value: str) -> str:
-    """Case- and spacing-insensitive form of a name, keeping every script."""
-    return collapse_spaces(unicodedata.normalize("NFKC", value)).casefold()
+    """Case- and spacing-insensitive form of a name, keeping every script; invisible
+    characters do not make another person."""
+    return collapse_spaces(unicodedata.normalize("NFKC", clean_cell(value))).casefold()
 
 
 def lead_id(first_name: str, last_name: str, job_title: str, company: str) -> str:

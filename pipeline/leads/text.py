@@ -25,3 +25,15 @@ def normalize_text(text: str) -> str:
 
 def collapse_spaces(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
+
+
+def clean_cell(value: str) -> str:
+    """A cell without invisible characters: format characters (zero-width spaces, joiners, a
+    stray byte-order mark, soft hyphens) dropped, other spaces (no-break, thin) made plain,
+    the ends trimmed. Otherwise the text stays as the file wrote it."""
+    if value.isascii():
+        return value.strip()
+    return "".join(
+        "" if category == "Cf" else " " if category == "Zs" else char
+        for char, category in ((char, unicodedata.category(char)) for char in value)
+    ).strip()

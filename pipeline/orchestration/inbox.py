@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.leads.records import LEAD_COLUMNS
+from pipeline.leads.tables import LEAD_FILE_SUFFIXES
 
 ARCHIVE_DIR = "archive"
 REJECTED_DIR = "rejected"
@@ -37,11 +38,16 @@ class Merge:
 
 
 def inbox_files(inbox: Path) -> list[InboxFile]:
-    """CSV files directly in the inbox (not in archive/ or rejected/), oldest first."""
+    """Leads files (CSV, Excel, gzip, zip) directly in the inbox (not in archive/ or
+    rejected/), oldest first."""
     if not inbox.is_dir():
         return []
     files = sorted(
-        (path for path in inbox.iterdir() if path.is_file() and path.suffix.lower() == ".csv"),
+        (
+            path
+            for path in inbox.iterdir()
+            if path.is_file() and path.name.lower().endswith(LEAD_FILE_SUFFIXES)
+        ),
         key=lambda path: (path.stat().st_mtime, path.name),
     )
     return [InboxFile(path, _fingerprint(path)) for path in files]

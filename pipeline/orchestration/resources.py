@@ -39,15 +39,32 @@ _LOG = get_dagster_logger("persona_ranker")
 
 
 class LeadSource(ConfigurableResource):
-    """The leads CSV that defines the lead base (each run replaces the base with this file)."""
+    """The leads file that defines the lead base (each run replaces the base with this file):
+    CSV, Excel, or either of them gzipped or zipped."""
 
-    path: str = Field(description="Path of the leads CSV.")
+    path: str = Field(description="Path of the leads file.")
     strict: bool = Field(
         default=False, description="Fail the run on any bad row instead of setting it aside."
     )
+    sheet: str | None = Field(
+        default=None, description="The Excel sheet to read (the first when unset)."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Our column -> the file's header, where header names are ambiguous.",
+    )
 
     def read(self) -> LeadFile:
-        return read_lead_file(self.path, self.strict)
+        return read_lead_file(self.path, self.strict, self.sheet, self.columns)
+
+
+def lead_source(settings: Settings) -> LeadSource:
+    return LeadSource(
+        path=str(settings.leads_path),
+        strict=settings.strict_input,
+        sheet=settings.input_sheet,
+        columns=dict(settings.input_columns),
+    )
 
 
 class PersonaSource(ConfigurableResource):

@@ -11,6 +11,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
 
 ENV_LEADS = "PERSONA_RANKER_LEADS"
+ENV_SHEET = "PERSONA_RANKER_SHEET"
+ENV_COLUMNS = "PERSONA_RANKER_COLUMNS"
 ENV_PERSONA = "PERSONA_RANKER_PERSONA"
 ENV_WAREHOUSE = "PERSONA_RANKER_WAREHOUSE"
 # A PostgreSQL URL: every table goes there instead of the DuckDB file.
@@ -62,6 +64,10 @@ class Settings:
     evaluator: str = "auto"
     # Fail on any bad row of the leads file instead of setting it aside in rejected_leads.
     strict_input: bool = False
+    # The Excel sheet of the leads file (the first when unset).
+    input_sheet: str | None = None
+    # Our column -> the leads file's header, where header names are ambiguous.
+    input_columns: tuple[tuple[str, str], ...] = ()
     groq_model: str = DEFAULT_MODEL
     groq_tier: str = "free"
     groq_batch_size: int = 40
@@ -114,9 +120,23 @@ class Settings:
             (ENV_DATABASE_SCHEMA, "database_schema"),
             (ENV_SCHEDULE_CRON, "schedule_cron"),
             (ENV_SCHEDULE_TIMEZONE, "schedule_timezone"),
+            (ENV_SHEET, "input_sheet"),
         ):
             if environ.get(variable):
                 overrides[field] = environ[variable]
         if environ.get(ENV_EVALUATOR):
             overrides["evaluator"] = environ[ENV_EVALUATOR]
+        if environ.get(ENV_COLUMNS):
+            overrides["input_columns"] = parse_column_map(environ[ENV_COLUMNS])
         return replace(settings, **overrides)
+
+
+def parse_column_map(text: str) -> tuple[tuple[str, str], ...]:
+    """'lead_job_title=Job Title, account_name=Company' as (ours, theirs) pairs."""
+    pairs = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        ours, equals, theirs = part.partition("=")
+        if not equals or not ours.strip() or not theirs.strip():
+            raise ValueError(f"column map {part!r}: expected OURS=THEIR HEADER")
+        pairs.append((ours.strip(), theirs.strip()))
+    return tuple(pairs)

@@ -1,0 +1,233 @@
+"""A lead export as a header and numbered rows, whatever it came as: CSV in any common
+encoding and separator, an Excel workbook, either of them gzipped or alone in a zip archive.
+
+A file that cannot be a table (empty, binary, HTML or JSON, no separator, a sheet that does
+not exist) is a `LeadsFileError` naming it. A row that cannot be read (the wrong number of
+fields, a corrupt byte) is set aside with its line and the reason; the others go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from pipeline.leads.records import LeadsFileError
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+# What a leads file may be called: the inbox picks these up.
+LEAD_FILE_SUFFIXES = (".csv", ".tsv", ".txt", *EXCEL_SUFFIXES, ".gz", ".zip")
+_SAMPLE_CHARS = 64_000
+# A text file may hold the odd corrupt NUL byte; in a binary file they are everywhere.
+_MAX_NUL_SHARE = 0.01
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The header, the rows with the line (or sheet row) each starts on, the rows set aside,
+    and how the file was read ("utf-8, comma-separated", "Excel sheet 'Leads'")."""
+
+    header: list[str]
+    records: list[tuple[int, list[str]]]
+    rejected: list[RejectedRow] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ""
+    container: str = ""
+
+    def describe(self) -> str:
+        inside = f"{self.container}: " if self.container else ""
+        if not self.delimiter:
+            return f"{inside}{self.encoding}"
+        return f"{inside}encoding {self.encoding}, {DELIMITER_NAMES[self.delimiter]}-separated"
+
+
+def read_table(path: Path, sheet: str | None = None) -> RawTable:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as error:
+        raise LeadsFileError(f"{path}: file not found") from error
+    name = path.name.lower()
+    container = ""
+    if name.endswith(".gz"):
+        raw, name, container = _gunzip(raw, path), name.removesuffix(".gz"), "gzip"
+    elif name.endswith(".zip"):
+        raw, name = _only_member(raw, path)
+        container = f"zip member {name}"
+        name = name.lower()
+    if name.endswith(EXCEL_SUFFIXES):
+        return replace(_excel_table(raw, path, sheet), container=container)
+    if sheet is not None:
+        raise LeadsFileError(f"{path}: --sheet names a sheet, but this is not an Excel file")
+    text, encoding = decode(raw, path)
+    delimiter = sniff_delimiter(text, path)
+    header, records, rejected = _csv_records(text, delimiter, path)
+    return RawTable(header, records, rejected, encoding, delimiter, container)
+
+
+def decode(raw: bytes, path: Path) -> tuple[str, str]:
+    """The text and the encoding it was read with: UTF-8 (with or without BOM), UTF-16 with
+    a BOM, else Windows-1252 (a superset of Latin-1 for text), never silently."""
+    if not raw.strip():
+        raise LeadsFileError(f"{path}: the file is empty")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16"), "utf-16"
+    sample = raw[:_SAMPLE_CHARS]
+    if sample.startswith(_ZIP_MAGIC) or sample.count(0) > len(sample) * _MAX_NUL_SHARE:
+        raise LeadsFileError(f"{path}: not a text file (binary content): expected a CSV")
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"
+
+
+def sniff_delimiter(text: str, path: Path) -> str:
+    """The delimiter that splits the header into the most fields (quotes respected)."""
+    first_line = text.lstrip()[:1]
+    if first_line in ("<", "{", "["):
+        raise LeadsFileError(f"{path}: looks like HTML or JSON, not a CSV")
+    header = text.splitlines()[0] if text.splitlines() else ""
+    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+    if counts[best] < 2:
+        raise LeadsFileError(
+            f"{path}: not a CSV: the first line has no comma, semicolon, tab or pipe "
+            "separating columns"
+        )
+    return best
+
+
+def _csv_records(
+    text: str, delimiter: str, path: Path
+) -> tuple[list[str], list[tuple[int, list[str]]], list[RejectedRow]]:
+    """Header and rows with the line each starts on; rows of the wrong width, or holding a
+    NUL byte (a corrupt row), set aside."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [name.strip() for name in next(reader)]
+        if any("\x00" in name for name in header):
+            raise LeadsFileError(f"{path}: line 1: the header holds a NUL byte (corrupt file)")
+        records: list[tuple[int, list[str]]] = []
+        rejected: list[RejectedRow] = []
+        line = reader.line_num + 1
+        for fields in reader:
+            start, line = line, reader.line_num + 1
+            if not any(value.strip() for value in fields):
+                continue  # blank line
+            if len(fields) > len(header) and not any(v.strip() for v in fields[len(header) :]):
+                fields = fields[: len(header)]  # trailing empty fields some exports add
+            shown = delimiter.join(fields)[:200]
+            if any("\x00" in value for value in fields):
+                rejected.append(
+                    RejectedRow(start, shown.replace("\x00", "\\0"), "a NUL byte: a corrupt row")
+                )
+            elif len(fields) != len(header):
+                rejected.append(
+                    RejectedRow(
+                        start, shown, f"{len(fields)} fields where the header has {len(header)}"
+                    )
+                )
+            else:
+                records.append((start, fields))
+    except csv.Error as error:
+        raise LeadsFileError(
+            f"{path}: line {reader.line_num}: not a readable CSV ({error})"
+        ) from error
+    _require_rows(records, rejected, path)
+    return header, records, rejected
+
+
+def _excel_table(raw: bytes, path: Path, sheet: str | None) -> RawTable:
+    """The first sheet (or the named one); the first row is the header, and every row keeps
+    its number in the sheet."""
+    try:
+        sheets = pd.read_excel(
+            io.BytesIO(raw), sheet_name=None, header=None, dtype=str, engine="openpyxl"
+        )
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as error:
+        raise LeadsFileError(f"{path}: not a readable Excel workbook ({error})") from error
+    if not sheets:
+        raise LeadsFileError(f"{path}: the workbook has no sheets")
+    chosen = sheet if sheet is not None else next(iter(sheets))
+    if chosen not in sheets:
+        raise LeadsFileError(
+            f"{path}: no sheet named {chosen!r} (sheets: {', '.join(map(repr, sheets))})"
+        )
+    cells = sheets[chosen].fillna("").astype(str)
+    rows = [
+        (number, [value.strip() for value in row])
+        for number, row in enumerate(cells.itertuples(index=False, name=None), start=1)
+    ]
+    rows = [(number, values) for number, values in rows if any(values)]
+    if not rows:
+        raise LeadsFileError(f"{path}: sheet {chosen!r} is empty (choose another with --sheet)")
+    (_, header), body = rows[0], rows[1:]
+    # Columns with neither a header nor a value are a sheet's unused width.
+    used = [
+        index
+        for index, name in enumerate(header)
+        if name or any(values[index] for _, values in body)
+    ]
+    header = [header[index] for index in used]
+    records = [(number, [values[index] for index in used]) for number, values in body]
+    if not records:
+        raise LeadsFileError(
+            f"{path}: sheet {chosen!r} holds a header but no leads (sheets: "
+            f"{', '.join(map(repr, sheets))}; choose one with --sheet)"
+        )
+    return RawTable(header, records, encoding=f"Excel sheet {chosen!r}")
+
+
+def _require_rows(
+    records: list[tuple[int, list[str]]], rejected: list[RejectedRow], path: Path
+) -> None:
+    if not records and not rejected:
+        raise LeadsFileError(f"{path}: the file holds a header but no leads")
+
+
+def _gunzip(raw: bytes, path: Path) -> bytes:
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError) as error:
+        raise LeadsFileError(f"{path}: not a readable gzip file ({error})") from error
+
+
+def _only_member(raw: bytes, path: Path) -> tuple[bytes, str]:
+    """The one leads file inside a zip archive (folders and macOS metadata ignored)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as error:
+        raise LeadsFileError(f"{path}: not a readable zip archive ({error})") from error
+    with archive:
+        members = [
+            info.filename
+            for info in archive.infolist()
+            if not info.is_dir()
+            and not info.filename.startswith("__MACOSX/")
+            and not PurePosixPath(info.filename).name.startswith(".")
+        ]
+        if len(members) != 1:
+            listed = ", ".join(members) or "nothing"
+            raise LeadsFileError(f"{path}: expected one leads file in the archive, found {listed}")
+        return archive.read(members[0]), members[0]
