@@ -1,5 +1,8 @@
 """Ranking: per-company ranks over the whole lead base, and the campaign file."""
 
+import time
+from datetime import UTC, datetime
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -15,12 +18,14 @@ from dagster import (
 
 from assets.metadata import counts_by, markdown_table
 from pipeline.orchestration.resources import CampaignExporter
+from pipeline.orchestration.run_history import asset_metadata
 from pipeline.ranking.invariants import (
     campaign_problems,
     evaluation_coverage_problems,
     rank_problems,
 )
 from pipeline.ranking.ranked_table import build_ranked_leads, campaign_rows
+from pipeline.report.html import ReportSummary, render_report
 
 # How many ranks per company the UI preview of ranked_leads shows.
 _PREVIEW_RANKS = 3
@@ -77,18 +82,41 @@ def campaign_export(
     ranked_leads: pd.DataFrame,
     campaign_exporter: CampaignExporter,
 ) -> Output[pd.DataFrame]:
-    """The top N relevant leads of every company, as a table and as the campaign CSV."""
+    """The top N relevant leads of every company, as a table and as the campaign CSV, and the
+    run's HTML report (every company with its ranked leads and the others) beside it."""
     rows = campaign_rows(ranked_leads, campaign_exporter.top_n)
     path = campaign_exporter.write_csv(rows)
     context.log.info(f"Wrote {len(rows)} campaign rows to {path}")
+    started = time.perf_counter()
+    page = render_report(ranked_leads, _report_summary(context, campaign_exporter.top_n))
+    report = campaign_exporter.write_report(page)
+    report_s = time.perf_counter() - started
+    context.log.info(f"Wrote the report to {report} ({len(page.encode()) / 1e6:.1f} MB)")
     return Output(
         rows,
         metadata={
             "rows": len(rows),
             "top_n": campaign_exporter.top_n,
             "path": MetadataValue.path(str(path)),
+            "report": MetadataValue.url(report.resolve().as_uri()),
+            "report_bytes": len(page.encode()),
+            "report_write_s": round(report_s, 3),
             "rows_per_company": counts_by(rows, "account_name"),
         },
+    )
+
+
+def _report_summary(context: AssetExecutionContext, top_n: int) -> ReportSummary:
+    """The run's model use, as lead_evaluations recorded it in this run (none when the
+    evaluations were not part of it)."""
+    evaluations = asset_metadata(context.instance, context.run.run_id).get("lead_evaluations", {})
+    return ReportSummary(
+        title="Persona Ranker: ranked leads",
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        top_n=top_n,
+        model_calls=int(evaluations.get("calls", 0)),
+        model_usd=float(evaluations.get("usd", 0.0)),
+        model=str(evaluations.get("model", "")),
     )
 
 

@@ -73,6 +73,7 @@ def run_child(leads: Path, workdir: Path, database: str | None) -> dict[str, obj
             raise RuntimeError("the run failed")
         steps = step_seconds(instance, result.run_id)
         ranked = result.output_for_node("ranked_leads")
+        report = result.asset_materializations_for_node("campaign_export")[0].metadata
     run_wall = finished - started
     return {
         "wall_s": round(run_wall, 2),
@@ -81,6 +82,8 @@ def run_child(leads: Path, workdir: Path, database: str | None) -> dict[str, obj
         "leads": len(ranked),
         "companies": int(ranked["company_key"].nunique()),
         "ranked": int(ranked["company_rank"].notna().sum()),
+        "report_mb": round(report["report_bytes"].value / 1e6, 2),
+        "report_write_s": report["report_write_s"].value,
     }
 
 
@@ -148,15 +151,16 @@ def fresh_database(server: str | None, name: str) -> Iterator[str | None]:
 def format_table(results: dict[int, dict[str, object]]) -> str:
     lines = [
         "| file rows | companies | wall s | peak RSS MB | leads/s | Dagster overhead s | "
-        "slowest steps (s) |",
-        "|---:|---:|---:|---:|---:|---:|---|",
+        "report MB | report write s | slowest steps (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for count, row in results.items():
         steps = sorted(row["steps_s"].items(), key=lambda item: -item[1])[:3]
         slowest = ", ".join(f"{name} {seconds}" for name, seconds in steps)
         lines.append(
             f"| {count} | {row['companies']} | {row['wall_s']} | {row['peak_rss_mb']} | "
-            f"{row['leads_per_s']} | {row['dagster_overhead_s']} | {slowest} |"
+            f"{row['leads_per_s']} | {row['dagster_overhead_s']} | {row['report_mb']} | "
+            f"{row['report_write_s']} | {slowest} |"
         )
     sizes = list(results)
     if len(sizes) >= 2:

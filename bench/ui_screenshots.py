@@ -1,6 +1,6 @@
 """The Dagster UI seen in a real browser: start `dagster dev`, rank the bundled leads through
-the GraphQL API, and take headless screenshots of the asset graph and of `ranked_leads`' latest
-materialization.
+the GraphQL API, and take headless screenshots of the asset graph, of `ranked_leads`' latest
+materialization and of the run's HTML report (report.png).
 
     .venv/bin/python bench/ui_screenshots.py [--out docs/images/] [--chromium /usr/bin/chromium]
 
@@ -188,6 +188,10 @@ def take_screenshots(out: Path, chromium: str) -> list[Path]:
                 url = f"http://127.0.0.1:{port}{page.format(location=location)}"
                 screenshot(chromium, url, out / name)
                 pictures.append(out / name)
+            # The report the run wrote beside its campaign file, as the sales team opens it.
+            report = (Path(scratch) / "report.html").resolve().as_uri()
+            screenshot(chromium, report, out / "report.png")
+            pictures.append(out / "report.png")
             return pictures
         finally:
             stop(server)

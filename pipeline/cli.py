@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
         help="DuckDB file, or a postgresql://user@host:port/db URL (default data/warehouse.duckdb)",
     )
     run.add_argument("--export", type=Path, help="campaign CSV (default data/exports/campaign.csv)")
+    run.add_argument(
+        "--report", type=Path, help="HTML report (default report.html beside the campaign file)"
+    )
     run.add_argument("--top-n", type=int, help="leads per company in the campaign (default 3)")
     run.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
     run.add_argument(
@@ -129,6 +132,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             ("leads_path", getattr(args, "leads", None)),
             ("persona_path", args.persona),
             ("export_path", getattr(args, "export", None)),
+            ("report_path", getattr(args, "report", None)),
         )
         if value is not None
     }
@@ -181,6 +185,7 @@ def run(settings: Settings, companies: Sequence[str] = ()) -> int:
             result.output_for_node("campaign_export"),
             settings.export_path,
             Warehouse(settings.warehouse_location, settings.warehouse_schema).label(),
+            settings.report_file,
         )
     )
     return 0

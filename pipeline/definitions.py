@@ -78,7 +78,9 @@ def build_definitions(settings: Settings) -> Definitions:
             "evaluator": select_evaluator(settings),
             "expert_labels": ExpertLabels(path=str(settings.labels_path)),
             "campaign_exporter": CampaignExporter(
-                path=str(settings.export_path), top_n=settings.top_n
+                path=str(settings.export_path),
+                report_path=str(settings.report_file),
+                top_n=settings.top_n,
             ),
         },
     )

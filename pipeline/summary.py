@@ -9,7 +9,11 @@ import pandas as pd
 
 
 def format_summary(
-    ranked: pd.DataFrame, campaign: pd.DataFrame, export_path: Path, warehouse: str
+    ranked: pd.DataFrame,
+    campaign: pd.DataFrame,
+    export_path: Path,
+    warehouse: str,
+    report_path: Path | None = None,
 ) -> str:
     lines: list[str] = []
     evaluators = ", ".join(sorted(ranked["evaluator"].unique()))
@@ -37,6 +41,8 @@ def format_summary(
             )
     lines.append("")
     lines.append(f"Campaign file: {export_path} ({len(campaign)} rows)")
+    if report_path is not None:
+        lines.append(f"Report: {report_path}")
     lines.append(f"Warehouse: {warehouse}")
     return "\n".join(lines)
 

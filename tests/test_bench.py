@@ -55,6 +55,7 @@ def test_the_scale_benchmark_reports_every_size() -> None:
         assert 0 < figures["leads"] <= int(rows)  # repeats in the file are set aside
         assert figures["companies"] <= int(rows) // 10
         assert "lead_evaluations" in figures["steps_s"]
+        assert figures["report_mb"] > 0 and figures["report_write_s"] >= 0
 
 
 def test_the_llm_scale_projection_multiplies_a_measured_run() -> None:

@@ -1,5 +1,6 @@
 """The Dagster UI in a real browser: `dagster dev`, a ranking launched through GraphQL, and
-headless Chromium screenshots of the asset graph and of ranked_leads' latest materialization."""
+headless Chromium screenshots of the asset graph, of ranked_leads' latest materialization and of
+the run's HTML report."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", header[16:24])
 
 
-def test_the_screenshot_script_produces_both_pictures(tmp_path: Path) -> None:
+def test_the_screenshot_script_produces_every_picture(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "bench" / "ui_screenshots.py"), "--out", str(tmp_path)],
         capture_output=True,
@@ -33,7 +34,7 @@ def test_the_screenshot_script_produces_both_pictures(tmp_path: Path) -> None:
         cwd=PROJECT_ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for name in ("asset_graph.png", "ranked_leads.png"):
+    for name in ("asset_graph.png", "ranked_leads.png", "report.png"):
         picture = tmp_path / name
         assert png_size(picture) == (1600, 1000)
         assert picture.stat().st_size > 20_000, f"{name} looks blank"

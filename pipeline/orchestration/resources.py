@@ -6,10 +6,12 @@ import hashlib
 import os
 import tempfile
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit
 
 import groq
@@ -251,24 +253,48 @@ def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ
 
 
 class CampaignExporter(ConfigurableResource):
-    """Writes the campaign file the sales team loads into its outreach tool."""
+    """Writes the campaign file the sales team loads into its outreach tool, and the HTML
+    report it reads."""
 
     path: str = Field(description="Where the campaign CSV is written.")
+    report_path: str = Field(
+        default="", description="Where the HTML report is written (report.html beside the CSV)."
+    )
     top_n: int = Field(default=3, ge=1, description="Leads per company in the campaign.")
 
+    @property
+    def report_file(self) -> Path:
+        return (
+            Path(self.report_path) if self.report_path else Path(self.path).with_name("report.html")
+        )
+
     def write_csv(self, rows: pd.DataFrame) -> Path:
-        """Written beside the target and renamed into place: readers never see half a file."""
         target = Path(self.path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                neutralise_formulas(rows).to_csv(stream, index=False)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with _replaced_atomically(target) as stream:
+            neutralise_formulas(rows).to_csv(stream, index=False)
         return target
+
+    def write_report(self, page: str) -> Path:
+        target = self.report_file
+        with _replaced_atomically(target) as stream:
+            stream.write(page)
+        return target
+
+
+@contextmanager
+def _replaced_atomically(target: Path) -> Iterator[TextIO]:
+    """Written beside the target and renamed into place: readers never see half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+        # mkstemp makes the file private; the campaign and the report are for the team.
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.

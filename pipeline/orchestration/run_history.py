@@ -46,7 +46,7 @@ def run_stats_row(instance: DagsterInstance, run_id: str) -> dict[str, Any]:
     if record is None:
         raise ValueError(f"no run {run_id} in this instance")
     run = record.dagster_run
-    metadata = _asset_metadata(instance, run_id)
+    metadata = asset_metadata(instance, run_id)
     evaluations = metadata.get("lead_evaluations", {})
     tokens = evaluations.get("prompt_tokens", 0) + evaluations.get("completion_tokens", 0)
     return {
@@ -68,7 +68,7 @@ def run_stats_row(instance: DagsterInstance, run_id: str) -> dict[str, Any]:
     }
 
 
-def _asset_metadata(instance: DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
+def asset_metadata(instance: DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
     """Each single-output asset's metadata in the run, by step name.
 
     Read from the steps' output events, one per asset, rather than the materializations,

@@ -22,6 +22,7 @@ ENV_INBOX = "PERSONA_RANKER_INBOX"
 ENV_SCHEDULE_CRON = "PERSONA_RANKER_SCHEDULE_CRON"
 ENV_SCHEDULE_TIMEZONE = "PERSONA_RANKER_SCHEDULE_TIMEZONE"
 ENV_EXPORT = "PERSONA_RANKER_EXPORT"
+ENV_REPORT = "PERSONA_RANKER_REPORT"
 ENV_TOP_N = "PERSONA_RANKER_TOP_N"
 ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
 ENV_LABELS = "PERSONA_RANKER_LABELS"
@@ -51,6 +52,8 @@ class Settings:
     # Schema of the tables: persona_ranker in DuckDB, public in PostgreSQL by default.
     database_schema: str | None = None
     export_path: Path = DATA_DIR / "exports" / "campaign.csv"
+    # The HTML report of each run; beside the campaign file (report.html) when unset.
+    report_path: Path | None = None
     # Expert rankings the quality check and `persona-ranker eval` score against.
     labels_path: Path = DATA_DIR / "eval_dev.csv"
     # Prices per model and rate limits per tier of the Groq account.
@@ -83,6 +86,10 @@ class Settings:
             )
 
     @property
+    def report_file(self) -> Path:
+        return self.report_path or self.export_path.with_name("report.html")
+
+    @property
     def warehouse_location(self) -> str:
         return self.database_url or str(self.warehouse_path)
 
@@ -101,6 +108,7 @@ class Settings:
             (ENV_PERSONA, "persona_path"),
             (ENV_WAREHOUSE, "warehouse_path"),
             (ENV_EXPORT, "export_path"),
+            (ENV_REPORT, "report_path"),
             (ENV_LABELS, "labels_path"),
             (ENV_GROQ_CONFIG, "groq_config_path"),
             (ENV_INBOX, "inbox_path"),

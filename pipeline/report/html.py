@@ -1,0 +1,198 @@
+"""The HTML report: the ranked table as compact JSON inside one page with its script."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+
+import pandas as pd
+
+# Rows are sent as lists, not objects, and repeated texts once: a 100,000-lead report stays a
+# few megabytes. The script reads them by these positions.
+LEAD_FIELDS = (
+    "company",
+    "rank",
+    "first_name",
+    "last_name",
+    "title",
+    "score",
+    "evaluator",
+    "reasoning",
+    "rung",
+)
+COMPANY_FIELDS = ("name", "domain", "size_band", "leads", "ranked")
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What the top of the report says about the run."""
+
+    title: str
+    generated_at: str
+    top_n: int
+    # The model's calls and dollars in this run (0 when only the rules ran).
+    model_calls: int = 0
+    model_usd: float = 0.0
+    model: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def render_report(ranked: pd.DataFrame, summary: ReportSummary) -> str:
+    """One page: the summary rendered as HTML (it reads without a script), the leads as JSON
+    that the inline script renders a page of companies at a time."""
+    data = report_data(ranked, summary)
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # Inside <script>, "</" could close the element: a title is data, never markup.
+    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
+    style = files("pipeline.report").joinpath("report.css").read_text(encoding="utf-8")
+    script = files("pipeline.report").joinpath("report.js").read_text(encoding="utf-8")
+    return _PAGE.format(
+        title=html.escape(summary.title),
+        style=style,
+        summary=_summary_html(data["summary"]),
+        payload=payload,
+        script=script,
+    )
+
+
+def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, object]:
+    leads = ranked.assign(_name=ranked["account_name"].str.casefold()).sort_values(
+        ["_name", "company_key", "company_rank", "relevance_score"],
+        ascending=[True, True, True, False],
+        na_position="last",
+        kind="stable",
+    )
+    companies = leads.drop_duplicates("company_key")[["company_key"]].reset_index(drop=True)
+    company_index = {key: number for number, key in enumerate(companies["company_key"])}
+    grouped = leads.groupby("company_key", sort=False)
+    first = grouped.first()
+    counts = grouped.size()
+    ranked_counts = grouped["company_rank"].count()
+    reasons, reason_index = _distinct(leads["reasoning"])
+    evaluators, evaluator_index = _distinct(leads["evaluator"])
+    rungs, rung_index = _distinct(leads["ladder_rung"])
+    rows = [
+        [
+            company_index[key],
+            None if pd.isna(rank) else int(rank),
+            first_name,
+            last_name,
+            title,
+            int(score),
+            evaluator_index[evaluator],
+            reason_index[reasoning],
+            rung_index[rung],
+        ]
+        for key, rank, first_name, last_name, title, score, evaluator, reasoning, rung in zip(
+            leads["company_key"],
+            leads["company_rank"],
+            leads["lead_first_name"],
+            leads["lead_last_name"],
+            leads["lead_job_title"],
+            leads["relevance_score"],
+            leads["evaluator"],
+            leads["reasoning"],
+            leads["ladder_rung"],
+            strict=True,
+        )
+    ]
+    mix = leads["evaluator"].value_counts().sort_index()
+    return {
+        "summary": {
+            "title": summary.title,
+            "generated_at": summary.generated_at,
+            "companies": len(companies),
+            "leads": len(leads),
+            "ranked": int(leads["company_rank"].notna().sum()),
+            "top_n": summary.top_n,
+            "evaluator_mix": {str(name): int(count) for name, count in mix.items()},
+            "model_calls": summary.model_calls,
+            "model_usd": round(summary.model_usd, 6),
+            "model": summary.model,
+            **dict(summary.extra),
+        },
+        "company_fields": list(COMPANY_FIELDS),
+        "companies": [
+            [
+                str(first.at[key, "account_name"]),
+                str(first.at[key, "account_domain"]),
+                str(first.at[key, "size_band"]),
+                int(counts[key]),
+                int(ranked_counts[key]),
+            ]
+            for key in companies["company_key"]
+        ],
+        "lead_fields": list(LEAD_FIELDS),
+        "leads": rows,
+        "reasons": reasons,
+        "evaluators": evaluators,
+        "rungs": rungs,
+    }
+
+
+def _distinct(values: pd.Series) -> tuple[list[str], dict[str, int]]:
+    unique = [str(value) for value in dict.fromkeys(values.fillna(""))]
+    return unique, {value: number for number, value in enumerate(unique)}
+
+
+def _summary_html(summary: Mapping[str, object]) -> str:
+    mix = summary["evaluator_mix"]
+    assert isinstance(mix, dict)
+    cells = [
+        ("Companies", f"{summary['companies']:,}"),
+        ("Leads", f"{summary['leads']:,}"),
+        ("Ranked", f"{summary['ranked']:,}"),
+        ("Campaign", f"top {summary['top_n']} per company"),
+        ("Evaluators", ", ".join(f"{name} {count:,}" for name, count in mix.items()) or "none"),
+    ]
+    if summary["model_calls"]:
+        cells.append(
+            (
+                "Model",
+                f"{summary['model']}: {summary['model_calls']} calls, "
+                f"${float(summary['model_usd']):.4f}",  # type: ignore[arg-type]
+            )
+        )
+    items = "".join(
+        f"<div><dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd></div>"
+        for name, value in cells
+    )
+    return f'<dl class="summary" id="summary">{items}</dl>'
+
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+{style}
+</style>
+</head>
+<body>
+<header>
+<h1>{title}</h1>
+{summary}
+</header>
+<form class="controls" id="controls" onsubmit="return false">
+<label>Search <input type="search" id="search" placeholder="name, title, reasoning"></label>
+<label>Company <input type="search" id="company" placeholder="name or domain"></label>
+<label>Size <select id="band"><option value="">all sizes</option></select></label>
+<label><input type="checkbox" id="ranked-only"> ranked companies only</label>
+</form>
+<p id="shown" class="shown"></p>
+<nav class="pager" id="pager-top"></nav>
+<main id="companies"><noscript>The ranked list needs JavaScript; the campaign CSV beside this
+file holds the top leads.</noscript></main>
+<nav class="pager" id="pager-bottom"></nav>
+<script type="application/json" id="report-data">{payload}</script>
+<script>
+{script}
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,190 @@
+"""The HTML report: written by a real run beside the campaign file, then opened in headless
+Chromium (Debian's, driven by Playwright): it renders, filters narrow it, a sort reorders it,
+and a hostile title stays text."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+from support import run_rank_leads
+
+from pipeline.orchestration.settings import DATA_DIR, Settings
+from pipeline.report.html import ReportSummary, render_report
+
+INJECTION = '<img src=x onerror="document.body.dataset.owned=1"></script><b>'
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full run of the bundled leads plus one lead whose title is markup."""
+    folder = tmp_path_factory.mktemp("report")
+    leads = folder / "leads.csv"
+    bundled = (DATA_DIR / "leads.csv").read_text(encoding="utf-8").rstrip("\n")
+    leads.write_text(
+        bundled + f'\nInjectco,Eve,Doe,"VP Sales {INJECTION.replace(chr(34), chr(34) * 2)}",'
+        "injectco.com,11-50,Software\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        leads_path=leads,
+        warehouse_path=folder / "w.duckdb",
+        export_path=folder / "out" / "campaign.csv",
+        evaluator="rules",
+    )
+    with DagsterInstance.ephemeral() as instance:
+        result = run_rank_leads(settings, instance)
+    written = folder / "out" / "report.html"
+    assert written.exists()
+    metadata = result.asset_materializations_for_node("campaign_export")[0].metadata
+    assert metadata["report"].value == written.resolve().as_uri()
+    assert metadata["report_bytes"].value == len(written.read_bytes())
+    return written
+
+
+def report_json(page: str) -> dict:
+    found = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S
+    )
+    assert found, "no data block"
+    return json.loads(found.group(1))
+
+
+def test_the_report_is_one_file_with_its_data_and_no_network(report: Path) -> None:
+    page = report.read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page.replace("https://www.", "")
+    data = report_json(page)
+    assert data["summary"]["companies"] == 24 and data["summary"]["leads"] == 201
+    assert data["summary"]["evaluator_mix"] == {"rules": 201}
+    assert len(data["leads"]) == 201
+    # The markup in a title never closes the data block.
+    assert INJECTION not in page
+
+
+def test_the_summary_states_the_model_cost_when_the_model_ran() -> None:
+    import pandas as pd
+
+    ranked = pd.DataFrame(
+        {
+            "company_key": ["a.com", "a.com"],
+            "account_name": ["A", "A"],
+            "account_domain": ["a.com", "a.com"],
+            "size_band": ["smb", "smb"],
+            "company_rank": pd.array([1, pd.NA], dtype="Int64"),
+            "lead_first_name": ["Ana", "Bo"],
+            "lead_last_name": ["Ruiz", "Li"],
+            "lead_job_title": ["VP Sales", "Welder"],
+            "relevance_score": [90, 0],
+            "evaluator": ["groq", "rules"],
+            "reasoning": ["fits", "no"],
+            "ladder_rung": ["primary target", ""],
+        }
+    )
+    summary = ReportSummary("t", "now", 3, model_calls=2, model_usd=0.0123, model="m")
+    page = render_report(ranked, summary)
+    assert "m: 2 calls, $0.0123" in page
+    assert "groq 1, rules 1" in page
+    assert "$" not in render_report(ranked, ReportSummary("t", "now", 3)).split("<form")[0]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def opened(browser, report: Path) -> Iterator[Callable[[], object]]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "request",
+        lambda request: (
+            errors.append(f"network: {request.url}")
+            if not request.url.startswith("file:")
+            else None
+        ),
+    )
+    page.goto(report.resolve().as_uri())
+    page.wait_for_selector("section.company")
+    yield page
+    assert errors == []
+    page.close()
+
+
+@pytest.mark.slow
+def test_the_page_renders_a_page_of_companies_with_the_summary(opened) -> None:
+    page = opened
+    assert page.locator("section.company").count() == 24
+    assert page.locator("#summary").inner_text().startswith("COMPANIES\n24")
+    assert page.locator("#shown").inner_text() == "Showing 24 companies, 201 leads"
+
+
+@pytest.mark.slow
+def test_filters_narrow_the_rows(opened) -> None:
+    page = opened
+    page.fill("#company", "steelcase")
+    assert page.locator("section.company").count() == 1
+    page.fill("#company", "")
+    page.select_option("#band", "startup")
+    bands = page.locator("section.company").evaluate_all("s => s.map(e => e.dataset.band)")
+    assert bands and set(bands) == {"startup"} and len(bands) < 24
+    page.select_option("#band", "")
+    page.fill("#search", "founder")
+    titles = page.locator("tr.lead td.title").all_inner_texts()
+    names = page.locator("tr.lead td.reasoning").all_inner_texts()
+    assert titles and all(
+        "founder" in f"{title} {reason}".lower()
+        for title, reason in zip(titles, names, strict=True)
+    )
+
+
+@pytest.mark.slow
+def test_a_sort_reorders_the_rows(opened) -> None:
+    page = opened
+    page.fill("#company", "steelcase")
+    section = page.locator("section.company").first
+    table = section.locator("table").first
+    ranks = table.locator("td.rank").all_inner_texts()
+    assert ranks == sorted(ranks, key=int)
+    by_rank = table.locator("td.title").all_inner_texts()
+    section.locator("th[data-sort=title]").first.click()
+    titles = section.locator("table").first.locator("td.title").all_inner_texts()
+    assert titles == sorted(by_rank, key=str.lower) and titles != by_rank
+    section.locator("th[data-sort=title]").first.click()
+    descending = section.locator("table").first.locator("td.title").all_inner_texts()
+    assert descending == sorted(titles, key=str.lower, reverse=True)
+
+
+@pytest.mark.slow
+def test_unranked_leads_sit_behind_a_toggle(opened) -> None:
+    page = opened
+    page.fill("#company", "steelcase")
+    hidden = page.locator("details.unranked tr.lead").first
+    assert not hidden.is_visible()
+    page.locator("details.unranked summary").first.click()
+    assert hidden.is_visible()
+
+
+@pytest.mark.slow
+def test_a_hostile_title_is_shown_as_text(opened) -> None:
+    page = opened
+    page.fill("#company", "injectco")
+    title = page.locator("td.title").first
+    assert INJECTION in title.inner_text()
+    assert title.locator("img").count() == 0
+    assert page.evaluate("document.body.dataset.owned") is None
