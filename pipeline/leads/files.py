@@ -107,7 +107,7 @@ def read_lead_file(
     rows = []
     for line, fields in table.records:
         values = dict(zip(header, (clean_cell(value) for value in fields), strict=True))
-        row = {ours: _pick(ours, theirs, values) for ours, theirs in sources.items()}
+        row = {ours: _pick(theirs, values) for ours, theirs in sources.items()}
         if full_name:
             first, _, last = values[full_name].partition(" ")
             row["lead_first_name"], row["lead_last_name"] = first, last.strip()
@@ -132,7 +132,7 @@ def read_lead_file(
     )
 
 
-def _pick(ours: str, theirs: list[str], values: Mapping[str, str]) -> str:
+def _pick(theirs: list[str], values: Mapping[str, str]) -> str:
     """The row's value; of several URL columns, the first holding a company domain."""
     if len(theirs) == 1:
         return values[theirs[0]]

@@ -154,7 +154,8 @@ def _csv_records(
         raise LeadsFileError(
             f"{path}: line {reader.line_num}: not a readable CSV ({error})"
         ) from error
-    _require_rows(records, rejected, path)
+    if not records and not rejected:
+        raise LeadsFileError(f"{path}: the file holds a header but no leads")
     return header, records, rejected
 
 
@@ -197,13 +198,6 @@ def _excel_table(raw: bytes, path: Path, sheet: str | None) -> RawTable:
             f"{', '.join(map(repr, sheets))}; choose one with --sheet)"
         )
     return RawTable(header, records, encoding=f"Excel sheet {chosen!r}")
-
-
-def _require_rows(
-    records: list[tuple[int, list[str]]], rejected: list[RejectedRow], path: Path
-) -> None:
-    if not records and not rejected:
-        raise LeadsFileError(f"{path}: the file holds a header but no leads")
 
 
 def _gunzip(raw: bytes, path: Path) -> bytes:

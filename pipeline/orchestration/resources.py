@@ -31,6 +31,7 @@ from pipeline.orchestration.settings import (
     ENV_DATABASE_URL,
     GROQ_KEY_VARIABLE,
     Settings,
+    report_beside,
 )
 from pipeline.persona.reader import load_persona
 from pipeline.persona.spec import Persona
@@ -264,9 +265,7 @@ class CampaignExporter(ConfigurableResource):
 
     @property
     def report_file(self) -> Path:
-        return (
-            Path(self.report_path) if self.report_path else Path(self.path).with_name("report.html")
-        )
+        return Path(self.report_path) if self.report_path else report_beside(Path(self.path))
 
     def write_csv(self, rows: pd.DataFrame) -> Path:
         target = Path(self.path)

@@ -87,7 +87,7 @@ class Settings:
 
     @property
     def report_file(self) -> Path:
-        return self.report_path or self.export_path.with_name("report.html")
+        return self.report_path or report_beside(self.export_path)
 
     @property
     def warehouse_location(self) -> str:
@@ -137,6 +137,11 @@ class Settings:
         if environ.get(ENV_COLUMNS):
             overrides["input_columns"] = parse_column_map(environ[ENV_COLUMNS])
         return replace(settings, **overrides)
+
+
+def report_beside(export_path: Path) -> Path:
+    """Where the HTML report goes unless told otherwise: beside the campaign file."""
+    return export_path.with_name("report.html")
 
 
 def parse_column_map(text: str) -> tuple[tuple[str, str], ...]:

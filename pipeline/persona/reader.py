@@ -104,7 +104,7 @@ def read_persona(document: PersonaDocument, fingerprint: str) -> Persona:
         priority_step=int(scoring.get("priority_step", 6)),
         extra_role_points=int(scoring.get("extra_role_points", 0)),
         score_bonuses=rule_entries.score_bonuses(document, known),
-        ladder=rule_entries.ladder_rungs(document, known, relevance_threshold),
+        ladder=rule_entries.ladder_rungs(document, ladder, known, relevance_threshold),
         max_ranked_per_company=int(ladder.get("max_ranked_per_company", 10)),
         champions=rule_entries.per_band(document, "champions", known, rule_entries.champion),
         base_score_scale=float(document.get("base_score_scale", (int, float))),

@@ -57,30 +57,34 @@ def title_condition(
 def primary_target(
     document: PersonaDocument, key: str, entry: dict[str, Any], known: KnownNames
 ) -> PrimaryTarget:
-    document.check_keys(key, entry, {"rank", "title", "priority", *_CONDITION_KEYS})
-    try:
-        return PrimaryTarget(
-            rank=int(entry["rank"]),
-            title=str(entry["title"]),
-            priority=int(entry["priority"]),
-            condition=title_condition(document, key, entry, known),
-        )
-    except KeyError as error:
-        raise document.fail(key, f"missing {error}") from error
+    _check_entry(document, key, entry, ("rank", "title", "priority"))
+    return PrimaryTarget(
+        rank=int(entry["rank"]),
+        title=str(entry["title"]),
+        priority=int(entry["priority"]),
+        condition=title_condition(document, key, entry, known),
+    )
 
 
 def champion(
     document: PersonaDocument, key: str, entry: dict[str, Any], known: KnownNames
 ) -> Champion:
-    document.check_keys(key, entry, {"title", "score", *_CONDITION_KEYS})
-    try:
-        return Champion(
-            title=str(entry["title"]),
-            score=int(entry["score"]),
-            condition=title_condition(document, key, entry, known),
-        )
-    except KeyError as error:
-        raise document.fail(key, f"missing {error}") from error
+    _check_entry(document, key, entry, ("title", "score"))
+    return Champion(
+        title=str(entry["title"]),
+        score=int(entry["score"]),
+        condition=title_condition(document, key, entry, known),
+    )
+
+
+def _check_entry(
+    document: PersonaDocument, key: str, entry: dict[str, Any], required: tuple[str, ...]
+) -> None:
+    """A rule entry holds its required keys and a title condition, nothing else."""
+    document.check_keys(key, entry, {*required, *_CONDITION_KEYS})
+    missing = [name for name in required if name not in entry]
+    if missing:
+        raise document.fail(key, f"missing '{missing[0]}'")
 
 
 def exclusions(
@@ -126,13 +130,15 @@ def score_bonuses(document: PersonaDocument, known: KnownNames) -> tuple[ScoreBo
     return tuple(bonuses)
 
 
-def ladder_rungs(document: PersonaDocument, known: KnownNames, threshold: int) -> tuple[Rung, ...]:
+def ladder_rungs(
+    document: PersonaDocument, ladder: dict[str, Any], known: KnownNames, threshold: int
+) -> tuple[Rung, ...]:
     """The ladder, best rung first: the primary targets, then rungs named by a condition.
 
     Score ranges fall from rung to rung without overlapping and stay at or above the
     threshold, so a ranked lead's score says which rung it stands on.
     """
-    entries = document.get("ladder", dict).get("rungs")
+    entries = ladder.get("rungs")
     if not isinstance(entries, list) or not entries:
         raise document.fail("ladder.rungs", "a list of rungs is required")
     rungs = []

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.persona.sizing import UNKNOWN_BAND
 from pipeline.persona.spec import Persona
 from pipeline.ranking.ranked_table import in_rank_order
+from pipeline.ranking.rules import effective_band
 
 # The fit (0-100) of each lead on its rung, as the evaluator judged it: read, then dropped.
 RUNG_FIT = "rung_fit"
@@ -38,9 +38,7 @@ def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Person
     company = frame["company_key"]
     best_step = step.groupby(company).transform("min")
     bands = (
-        leads["size_band"]
-        .reset_index(drop=True)
-        .replace(UNKNOWN_BAND, persona.unknown_size_band_as)
+        leads["size_band"].reset_index(drop=True).map(lambda band: effective_band(band, persona))
     )
     reached_at_size = pd.Series(
         [
@@ -66,7 +64,7 @@ def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Person
     admitted[position.index[position < persona.max_ranked_per_company]] = True
 
     below = persona.relevance_threshold - 1
-    out = frame.copy()
+    out = frame
     out["relevance_score"] = out["relevance_score"].astype("int64")
     out.loc[admitted, "relevance_score"] = climbed[admitted].astype("int64")
     cut = plausible & ~admitted

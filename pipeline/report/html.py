@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 
 import pandas as pd
@@ -37,7 +37,6 @@ class ReportSummary:
     model_calls: int = 0
     model_usd: float = 0.0
     model: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 def render_report(ranked: pd.DataFrame, summary: ReportSummary) -> str:
@@ -68,7 +67,7 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
     companies = leads.drop_duplicates("company_key")[["company_key"]].reset_index(drop=True)
     company_index = {key: number for number, key in enumerate(companies["company_key"])}
     grouped = leads.groupby("company_key", sort=False)
-    first = grouped.first()
+    first = grouped[["account_name", "account_domain", "size_band"]].first()
     counts = grouped.size()
     ranked_counts = grouped["company_rank"].count()
     reasons, reason_index = _distinct(leads["reasoning"])
@@ -112,7 +111,6 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
             "model_calls": summary.model_calls,
             "model_usd": round(summary.model_usd, 6),
             "model": summary.model,
-            **dict(summary.extra),
         },
         "company_fields": list(COMPANY_FIELDS),
         "companies": [
