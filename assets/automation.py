@@ -2,6 +2,7 @@
 that records every finished run in `run_stats`."""
 
 import json
+from collections.abc import Mapping
 
 from dagster import (
     AssetKey,
@@ -25,7 +26,7 @@ from dagster import (
 
 from pipeline.leads.files import read_lead_file
 from pipeline.leads.records import LeadsFileError
-from pipeline.leads.shards import SHARD_KEYS, shards_of
+from pipeline.orchestration.clients import DEFAULT_CLIENT, Client
 from pipeline.orchestration.inbox import (
     archive,
     inbox_files,
@@ -33,7 +34,6 @@ from pipeline.orchestration.inbox import (
     reject,
     write_lead_base,
 )
-from pipeline.orchestration.partitions import full_range_tags, range_tags
 from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
 from pipeline.orchestration.settings import Settings
 from pipeline.storage.stores import Warehouse
@@ -44,7 +44,11 @@ COMPANIES_TAG = "persona_ranker/companies"
 _TAG_LIMIT = 4000
 
 
-def build_nightly_schedule(settings: Settings, job: JobDefinition) -> ScheduleDefinition:
+def build_nightly_schedule(
+    settings: Settings, clients: Mapping[str, Client], job: JobDefinition
+) -> ScheduleDefinition:
+    scheduled = [client for client in clients.values() if client.scheduled]
+
     @schedule(
         name="nightly_rerank",
         job=job,
@@ -52,25 +56,32 @@ def build_nightly_schedule(settings: Settings, job: JobDefinition) -> ScheduleDe
         execution_timezone=settings.schedule_timezone,
         default_status=DefaultScheduleStatus.STOPPED,
         description=(
-            "Re-ranks every company of the lead base in one run over all shards "
-            f"({settings.schedule_cron}, {settings.schedule_timezone}). Unchanged leads cost "
-            "nothing: the rules are cheap and model answers come from the cache."
+            "Re-ranks every scheduled client, one run each "
+            f"({settings.schedule_cron}, {settings.schedule_timezone}): "
+            f"{', '.join(client.name for client in scheduled) or 'none'}. Unchanged leads "
+            "cost nothing: the rules are cheap and model answers come from the cache."
         ),
     )
-    def nightly_rerank(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        # A plain ScheduleDefinition on this partitioned job fails at run time: the run must
-        # name its partition range.
-        if not settings.leads_path.exists():
-            return SkipReason(
-                f"no lead base at {settings.leads_path}: drop a leads file in the inbox first"
+    def nightly_rerank(context: ScheduleEvaluationContext) -> list[RunRequest] | SkipReason:
+        requests = [
+            RunRequest(
+                partition_key=client.name,
+                tags={TRIGGER_TAG: "schedule"},
             )
-        return RunRequest(tags={**full_range_tags(), TRIGGER_TAG: "schedule"})
+            for client in scheduled
+            if client.settings.leads_path.exists()
+        ]
+        if not requests:
+            return SkipReason(
+                "no lead base for any scheduled client: drop a leads file in its inbox first"
+            )
+        return requests
 
     return nightly_rerank
 
 
-def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefinition:
-    inbox = settings.inbox_path
+def build_inbox_sensor(clients: Mapping[str, Client], job: JobDefinition) -> SensorDefinition:
+    folders = ", ".join(str(client.settings.inbox_path) for client in clients.values())
 
     @sensor(
         name="lead_inbox",
@@ -78,76 +89,99 @@ def build_inbox_sensor(settings: Settings, job: JobDefinition) -> SensorDefiniti
         minimum_interval_seconds=30,
         default_status=DefaultSensorStatus.STOPPED,
         description=(
-            f"Watches {inbox} for leads files (CSV, Excel, .gz, .zip): merges each into the "
-            f"lead base ({settings.leads_path}) and requests one run over the shards of the "
-            "companies whose leads changed. Files are archived; unreadable ones go to "
-            "rejected/ with a reason."
+            f"Watches each client's inbox ({folders}) for leads files (CSV, Excel, .gz, .zip): "
+            "merges each into that client's lead base and requests a run of the client that "
+            "judges again the companies whose leads changed. Files are archived; unreadable "
+            "ones go to rejected/ with a reason."
         ),
     )
     def lead_inbox(context: SensorEvaluationContext) -> SensorResult | SkipReason:
-        seen = set(json.loads(context.cursor)) if context.cursor else set()
-        files = []
-        for file in inbox_files(inbox):
-            if file.fingerprint in seen:
-                # The same name and content again: it counted once already.
-                context.log.info(f"{file.path.name} was processed before: archived unread")
-                archive(file, inbox)
-            else:
-                files.append(file)
-        if not files:
-            return SkipReason(f"no new CSV files in {inbox}")
-        lead_base = settings.leads_path
-        base = read_lead_file(lead_base).leads if lead_base.exists() else None
-        changed: set[str] = set()
-        merged = []
-        for file in files:
-            seen.add(file.fingerprint)
-            try:
-                incoming = read_lead_file(file.path)
-            except LeadsFileError as problem:
-                moved = reject(file, inbox, str(problem))
-                context.log.warning(f"Rejected {file.path.name} ({problem}): moved to {moved}")
-                continue
-            merge = merge_into_lead_base(base, incoming.leads)
-            base = merge.lead_base
-            changed.update(merge.changed)
-            merged.append((file, incoming.rejected))
-            context.log.info(
-                f"{file.path.name}: {incoming.describe()}; {len(merge.changed)} companies "
-                f"changed, {len(merge.new)} new"
-            )
-        # The lead base first: if writing it fails, the files stay in the inbox for the next
-        # tick.
-        if changed:
-            write_lead_base(base, settings.leads_path)
-        for file, rejected_rows in merged:
-            archive(file, inbox, rejected_rows)
-        cursor = json.dumps(sorted(seen))
-        if not changed:
-            return SensorResult(skip_reason="no company's leads changed", cursor=cursor)
-        keys = sorted(changed)
-        # One run, because every run also re-ranks the whole base: it must also cover the
-        # shards never evaluated yet (a new deployment), or the ranking would refuse to run.
-        # Dagster runs a contiguous range of partitions, so it spans these shards from first
-        # to last; unchanged leads in between cost a rules pass or a cache hit.
+        seen = _seen_by_client(context.cursor)
         evaluated = context.instance.get_materialized_partitions(LEAD_EVALUATIONS)
-        never_evaluated = [shard for shard in SHARD_KEYS if shard not in evaluated]
-        tags = range_tags([*shards_of(keys), *never_evaluated])
-        return SensorResult(
-            run_requests=[
-                RunRequest(
-                    run_key=f"inbox-{len(seen)}-{keys[0]}-{keys[-1]}",
-                    tags={
-                        **tags,
-                        TRIGGER_TAG: "sensor",
-                        COMPANIES_TAG: ",".join(keys)[:_TAG_LIMIT],
-                    },
+        requests = []
+        taken = 0
+        for client in clients.values():
+            client_seen = set(seen.get(client.name, []))
+            before = len(client_seen)
+            changed = _take_inbox(context, client, client_seen)
+            taken += len(client_seen) - before
+            seen[client.name] = sorted(client_seen)
+            if changed:
+                requests.append(
+                    _inbox_run(client.name, changed, client.name in evaluated, len(client_seen))
                 )
-            ],
-            cursor=cursor,
-        )
+        if not taken:
+            return SkipReason(f"no new leads files in {folders}")
+        cursor = json.dumps(seen, sort_keys=True)
+        if not requests:
+            return SensorResult(skip_reason="no client's leads changed", cursor=cursor)
+        return SensorResult(run_requests=requests, cursor=cursor)
 
     return lead_inbox
+
+
+def _seen_by_client(cursor: str | None) -> dict[str, list[str]]:
+    """Fingerprints of the files each client's inbox took; a cursor from before clients
+    existed is the default client's."""
+    if not cursor:
+        return {}
+    loaded = json.loads(cursor)
+    return {DEFAULT_CLIENT: loaded} if isinstance(loaded, list) else loaded
+
+
+def _take_inbox(context: SensorEvaluationContext, client: Client, seen: set[str]) -> list[str]:
+    """Merges the client's new inbox files into its lead base; the companies that changed."""
+    inbox, lead_base = client.settings.inbox_path, client.settings.leads_path
+    files = []
+    for file in inbox_files(inbox):
+        if file.fingerprint in seen:
+            # The same name and content again: it counted once already.
+            context.log.info(f"{client.name}: {file.path.name} was processed before: archived")
+            archive(file, inbox)
+        else:
+            files.append(file)
+    if not files:
+        return []
+    base = read_lead_file(lead_base).leads if lead_base.exists() else None
+    changed: set[str] = set()
+    merged = []
+    for file in files:
+        seen.add(file.fingerprint)
+        try:
+            incoming = read_lead_file(file.path)
+        except LeadsFileError as problem:
+            moved = reject(file, inbox, str(problem))
+            context.log.warning(f"{client.name}: rejected {file.path.name} ({problem}): {moved}")
+            continue
+        merge = merge_into_lead_base(base, incoming.leads)
+        base = merge.lead_base
+        changed.update(merge.changed)
+        merged.append((file, incoming.rejected))
+        context.log.info(
+            f"{client.name}: {file.path.name}: {incoming.describe()}; "
+            f"{len(merge.changed)} companies changed, {len(merge.new)} new"
+        )
+    # The lead base first: if writing it fails, the files stay in the inbox for the next tick.
+    if changed and base is not None:
+        write_lead_base(base, lead_base)
+    for file, rejected_rows in merged:
+        archive(file, inbox, rejected_rows)
+    return sorted(changed)
+
+
+def _inbox_run(
+    client: str, changed: list[str], evaluated_before: bool, files_taken: int
+) -> RunRequest:
+    """A run of the client judging again only the changed companies; every company when the
+    client was never evaluated (the ranking needs each lead's evaluation)."""
+    scope = {"ops": {"lead_evaluations": {"config": {"companies": changed}}}}
+    return RunRequest(
+        # Unique per file taken: the same companies changing again is another run.
+        run_key=f"inbox-{client}-{files_taken}",
+        partition_key=client,
+        run_config=scope if evaluated_before else {},
+        tags={TRIGGER_TAG: "sensor", COMPANIES_TAG: ",".join(changed)[:_TAG_LIMIT]},
+    )
 
 
 def build_run_stats_sensors(settings: Settings, job: JobDefinition) -> list[SensorDefinition]:

@@ -1,55 +1,83 @@
-"""Evaluation: every lead judged against the persona, one partition per company shard."""
+"""Evaluation: every lead of the run's client judged against the client's persona."""
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
-    BackfillPolicy,
+    Config,
     Failure,
     MetadataValue,
     Output,
     asset,
 )
+from pydantic import Field
 
 from assets.metadata import counts_by
+from pipeline.leads.records import for_client
 from pipeline.llm.evaluator import EvaluationIncomplete
-from pipeline.orchestration.partitions import company_shards
-from pipeline.orchestration.resources import LeadEvaluator, PersonaSource
+from pipeline.orchestration.resources import (
+    ClientDirectory,
+    LeadEvaluator,
+    WarehouseReader,
+    evaluator_for,
+)
+from pipeline.ranking.evaluation import EVALUATION_COLUMNS
+from pipeline.ranking.scope import companies_to_evaluate, kept_evaluations
 
 # Every step that may call Groq claims a slot of this pool; dagster.yaml gives it one slot,
-# so two runs of one instance take turns. Runs that must overlap (on several machines) share
-# the key's budget through PostgreSQL instead (pipeline/llm/shared_budget.py).
+# so two runs of one instance take turns (whatever their clients: the budget is per API
+# key). Runs that must overlap (on several machines) share the key's budget through
+# PostgreSQL instead (pipeline/llm/shared_budget.py).
 GROQ_POOL = "groq"
+
+
+class EvaluationScope(Config):
+    companies: list[str] = Field(
+        default_factory=list,
+        description="Company keys to judge again; the client's other companies keep their "
+        "evaluations. Empty: every company.",
+    )
 
 
 @asset(
     group_name="evaluation",
     kinds={"duckdb", "groq"},
     owners=["team:sales-ops"],
-    partitions_def=company_shards,
-    backfill_policy=BackfillPolicy.single_run(),
     pool=GROQ_POOL,
-    metadata={"partition_expr": "company_shard"},
+    metadata={"partition_expr": "client"},
 )
 def lead_evaluations(
     context: AssetExecutionContext,
+    config: EvaluationScope,
     enriched_leads: pd.DataFrame,
-    persona: PersonaSource,
+    clients: ClientDirectory,
     evaluator: LeadEvaluator,
+    warehouse: WarehouseReader,
 ) -> Output[pd.DataFrame]:
-    """One row per lead of the run's company shards: `relevance_score` (0-100),
-    `is_relevant`, `reasoning`, `department_fit`, `seniority_fit`, `evaluator` (rules, groq or
-    rules_fallback), `decision_basis`, `model`, `fallback_reason`, `evaluated_at`. A run over
-    a range of shards replaces exactly those shards' rows, so a company that left the lead
-    base loses its rows with its shard's next run."""
-    shards = set(context.partition_keys)
-    leads = enriched_leads[enriched_leads["company_shard"].isin(shards)]
-    companies = leads["company_key"].nunique()
+    """One row per lead of the client: `relevance_score` (0-100), `is_relevant`,
+    `reasoning`, `department_fit`, `seniority_fit`, `evaluator` (rules, groq or
+    rules_fallback), `decision_basis`, `ladder_rung`, `model`, `fallback_reason`,
+    `evaluated_at`. A run replaces exactly its client's rows; with a scope, the companies
+    outside it keep their rows (and `evaluated_at`)."""
+    client = context.partition_key
+    settings = clients.get(client)
+    chosen = evaluator_for(settings.evaluator, evaluator)
+    previous = (
+        warehouse.client_rows("lead_evaluations", client, [*EVALUATION_COLUMNS, "client"])
+        if config.companies
+        else pd.DataFrame()
+    )
+    judged = (
+        companies_to_evaluate(enriched_leads, previous, config.companies)
+        if config.companies
+        else set(enriched_leads["company_key"])
+    )
+    leads = enriched_leads[enriched_leads["company_key"].isin(judged)]
     context.log.info(
-        f"Evaluator: {evaluator.evaluator_name} ({evaluator.selected_because}); "
-        f"{len(leads)} leads at {companies} companies in {len(shards)} shards"
+        f"Evaluator: {chosen.evaluator_name} ({chosen.selected_because}); client {client}: "
+        f"{len(leads)} leads at {len(judged)} companies"
     )
     try:
-        evaluated = evaluator.evaluate(leads, persona.load(), context.run.run_id)
+        evaluated = chosen.evaluate(leads, settings.load_persona(), context.run.run_id, client)
     except EvaluationIncomplete as stopped:
         # Nothing is written: the previous evaluations stay, the paid answers are cached.
         raise Failure(
@@ -61,13 +89,15 @@ def lead_evaluations(
             },
             allow_retries=False,
         ) from stopped
-    evaluations = evaluated.evaluations
+    kept = kept_evaluations(previous, enriched_leads, judged)
+    fresh = for_client(evaluated.evaluations, client)
+    evaluations = pd.concat([kept, fresh], ignore_index=True) if not kept.empty else fresh
     return Output(
         evaluations,
         metadata={
             "rows": len(evaluations),
-            "companies": companies,
-            "shards": len(shards),
+            "companies": len(judged),
+            "kept_from_earlier_runs": len(kept),
             "relevant": int(evaluations["is_relevant"].sum()),
             "evaluator_mix": counts_by(evaluations, "evaluator"),
             "decided_by": counts_by(evaluations, "decision_basis"),

@@ -1,10 +1,10 @@
-"""Ingest: the leads file read and checked, then one enriched row per distinct lead."""
+"""Ingest: the client's leads file read and checked, then one enriched row per distinct
+lead."""
 
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
     AssetOut,
-    BackfillPolicy,
     MetadataValue,
     Output,
     asset,
@@ -12,37 +12,43 @@ from dagster import (
 )
 
 from assets.metadata import counts_by
-from pipeline.orchestration.resources import LeadSource, PersonaSource
+from pipeline.leads.records import for_client
+from pipeline.orchestration.resources import ClientDirectory
 from pipeline.ranking.enrichment import enrich_leads
 
 
 @multi_asset(
     outs={
         "raw_leads": AssetOut(
-            description="One row per usable, distinct row of the leads file: the lead columns "
+            description="One row per usable, distinct row of the client's leads file: "
+            "`client`, the lead columns "
             "(read from the file's own header names, cells trimmed), `source_file`, "
             "`source_row` (the line the row starts on), `company_key` and a stable `lead_id`. "
-            "Each run replaces the lead base with the file.",
+            "Each run replaces the client's lead base with the file.",
             kinds={"csv", "duckdb"},
             owners=["team:sales-ops"],
+            metadata={"partition_expr": "client"},
         ),
         "rejected_leads": AssetOut(
             description="The file's rows that did not become leads: `source_row`, `column`, "
             "`value` and `reason` (wrong number of fields, no company, the same person again).",
             kinds={"duckdb"},
             owners=["team:sales-ops"],
+            metadata={"partition_expr": "client"},
         ),
     },
     group_name="ingest",
-    backfill_policy=BackfillPolicy.single_run(),
 )
 def ingest_lead_file(
-    context: AssetExecutionContext, lead_source: LeadSource
+    context: AssetExecutionContext, clients: ClientDirectory
 ) -> tuple[Output[pd.DataFrame], Output[pd.DataFrame]]:
-    """Reads the leads file (CSV, Excel, gzip or zip) whatever its encoding, delimiter and
-    column names; bad rows are set aside with the reason (or, with `strict`, fail the run)."""
-    read = lead_source.read()
-    context.log.info(f"Read {lead_source.path}: {read.describe()}")
+    """Reads the client's leads file (CSV, Excel, gzip or zip) whatever its encoding,
+    delimiter and column names; bad rows are set aside with the reason (or, with `strict`,
+    fail the run)."""
+    client = context.partition_key
+    source = clients.get(client)
+    read = source.read_leads()
+    context.log.info(f"Client {client}: read {source.leads}: {read.describe()}")
     if not read.rejected.empty:
         context.log.warning(
             f"{len(read.rejected)} row(s) rejected, see rejected_leads: "
@@ -53,9 +59,10 @@ def ingest_lead_file(
         )
     return (
         Output(
-            read.leads,
+            for_client(read.leads, client),
             metadata={
-                "source_file": lead_source.path,
+                "client": client,
+                "source_file": source.leads,
                 "rows": len(read.leads),
                 "companies": read.leads["company_key"].nunique(),
                 # "encoding utf-8, comma-separated", "Excel sheet 'Leads'", "gzip: ...".
@@ -66,7 +73,7 @@ def ingest_lead_file(
             },
         ),
         Output(
-            read.rejected,
+            for_client(read.rejected, client),
             metadata={"rows": len(read.rejected), "reasons": counts_by(read.rejected, "reason")},
         ),
     )
@@ -76,18 +83,17 @@ def ingest_lead_file(
     group_name="ingest",
     kinds={"duckdb"},
     owners=["team:sales-ops"],
-    backfill_policy=BackfillPolicy.single_run(),
+    metadata={"partition_expr": "client"},
 )
 def enriched_leads(
-    context: AssetExecutionContext, raw_leads: pd.DataFrame, persona: PersonaSource
+    context: AssetExecutionContext, raw_leads: pd.DataFrame, clients: ClientDirectory
 ) -> Output[pd.DataFrame]:
-    """One row per lead of `raw_leads` with `size_band` and what the title
-    says: `title_role`, `title_seniority`, `title_departments`, `title_tags`, `title_flags`;
-    and `company_shard`, the partition of the company's evaluations."""
-    enriched = enrich_leads(raw_leads, persona.load())
+    """One row per lead of `raw_leads` with `size_band` (by the client's persona) and what
+    the title says: `title_role`, `title_seniority`, `title_departments`, `title_tags`,
+    `title_flags`."""
+    enriched = enrich_leads(raw_leads, clients.get(context.partition_key).load_persona())
     companies = enriched["company_key"].nunique()
-    shards = enriched["company_shard"].nunique()
-    context.log.info(f"Companies: {companies} in {shards} shards")
+    context.log.info(f"Companies: {companies}")
     return Output(
         enriched,
         metadata={

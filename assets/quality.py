@@ -1,4 +1,4 @@
-"""Ranking quality: the current persona and evaluator scored on an expert's labels."""
+"""Ranking quality: the client's persona and evaluator scored on its expert's labels."""
 
 from pathlib import Path
 
@@ -6,46 +6,67 @@ import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     MetadataValue,
+    PartitionsDefinition,
     asset_check,
 )
 
 from assets.metadata import markdown_table
 from assets.ranking import ranked_leads
 from pipeline.orchestration.resources import (
+    ClientDirectory,
     ExpertLabels,
     LeadEvaluator,
-    PersonaSource,
     RulesEvaluator,
+    evaluator_for,
 )
 from pipeline.quality.labels import rank_labelled_leads, read_expert_labels
 from pipeline.quality.metrics import judge, score_ranking
 
 
-@asset_check(asset=ranked_leads)
+def quality_check(partitions: PartitionsDefinition) -> AssetChecksDefinition:
+    """The quality check of a client's partition, against the client's labels."""
+    return asset_check(asset=ranked_leads, partitions_def=partitions, name=_NAME)(
+        ranking_matches_expert_labels
+    )
+
+
+_NAME = "ranking_matches_expert_labels"
+
+
 def ranking_matches_expert_labels(
     context: AssetCheckExecutionContext,
     expert_labels: ExpertLabels,
-    persona: PersonaSource,
+    clients: ClientDirectory,
     evaluator: LeadEvaluator,
 ) -> AssetCheckResult:
     """Ranks the expert's labelled leads with this run's persona and records relevance P/R/F1,
     NDCG@k, precision@k and hit@1. Warns below the configured floors. A model evaluator is
     scored only when `ExpertLabels.score_model` is set: otherwise every run would pay the
     model for the labelled leads too (`persona-ranker eval --evaluator groq` measures it)."""
-    if not Path(expert_labels.path).is_file():
+    client = context.partition_key
+    settings = clients.get(client)
+    if not settings.labels or not Path(settings.labels).is_file():
+        where = f"at {settings.labels}" if settings.labels else f"configured for {client}"
         return AssetCheckResult(
             passed=False,
             severity=AssetCheckSeverity.WARN,
-            metadata={"problem": f"no labels file at {expert_labels.path}: quality unmeasured"},
+            metadata={"problem": f"no labels file {where}: quality unmeasured"},
         )
-    labels = read_expert_labels(expert_labels.path)
-    scored = evaluator if expert_labels.score_model else RulesEvaluator()
+    labels = read_expert_labels(settings.labels)
+    scored = (
+        evaluator_for(settings.evaluator, evaluator)
+        if expert_labels.score_model
+        else RulesEvaluator()
+    )
     ranked = rank_labelled_leads(
         labels,
-        persona.load(),
-        lambda leads, loaded: scored.evaluate(leads, loaded, context.run.run_id).evaluations,
+        settings.load_persona(),
+        lambda leads, loaded: (
+            scored.evaluate(leads, loaded, context.run.run_id, client).evaluations
+        ),
     )
     report = score_ranking(judge(ranked, labels), expert_labels.k)
     headline = report.headline()
@@ -73,7 +94,7 @@ def ranking_matches_expert_labels(
             **{name: MetadataValue.float(float(value or 0.0)) for name, value in headline.items()},
             "labelled_leads": report.leads,
             "evaluator": scored.evaluator_name,
-            "labels": MetadataValue.path(expert_labels.path),
+            "labels": MetadataValue.path(settings.labels),
             "below_floor": MetadataValue.md("\n".join(f"- {b}" for b in below) or "none"),
             "companies": markdown_table(companies),
         },

@@ -156,7 +156,9 @@ def main() -> int:
         MockGroq(persona, MockSettings(limits, minute_s=args.minute_seconds)) as server,
         tempfile.TemporaryDirectory(prefix="llm-cost-") as scratch,
     ):
-        store = LlmStore(Warehouse(str(Path(scratch) / "warehouse.duckdb"), DUCKDB_SCHEMA))
+        store = LlmStore(
+            Warehouse(str(Path(scratch) / "warehouse.duckdb"), DUCKDB_SCHEMA), "default"
+        )
         for name in ("cold", "warm"):
             chat = chat_for(server, config, limits, args.minute_seconds)
             results[name] = ours(leads, persona, chat, store)

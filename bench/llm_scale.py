@@ -62,7 +62,9 @@ def main() -> int:
         path = Path(scratch) / "leads.csv"
         write_leads(make_leads(args.leads, args.companies, args.seed), path)
         leads = enrich_leads(read_lead_file(path).leads, persona)
-        store = LlmStore(Warehouse(str(Path(scratch) / "warehouse.duckdb"), DUCKDB_SCHEMA))
+        store = LlmStore(
+            Warehouse(str(Path(scratch) / "warehouse.duckdb"), DUCKDB_SCHEMA), "default"
+        )
         chat = chat_for(server, config, limits, args.minute_seconds)
         measured = ours(leads, persona, chat, store)
         refused = sum(request.status == 429 for request in server.served())

@@ -1,15 +1,19 @@
-"""How the full pipeline's cost grows with its work: 1k, 10k and 100k leads.
+"""How the full pipeline's cost grows with its work: 1k, 10k and 100k leads, and an agency's
+many small clients against one large one.
 
     .venv/bin/python bench/scale.py [--sizes 1000:100,10000:1000,100000:10000] [--json]
                                     [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/scale.py --sizes 20x5000:500,100000:10000
 
-Each size runs the whole `rank_leads` job offline (rules evaluator) in a child process with
-a fresh warehouse and a fresh Dagster instance, on a file from `bench/make_leads.py`: a DuckDB
-file and the SQLite instance by default; with `--postgres`, a new database on that server
-holds both the Dagster instance (the project's dagster.yaml) and the warehouse, and is
-dropped afterwards. Printed per size: wall seconds of the run, peak RSS of the child,
-seconds per step, leads per second, and the Dagster overhead (run wall minus the time inside
-its steps).
+A size is LEADS:COMPANIES for one client, or CLIENTSxLEADS:COMPANIES for that many clients
+of that many leads each (each its own file, all with the default persona, run one after the
+other as `run --all-clients` does). Each size runs the whole `rank_leads` job offline (rules
+evaluator) in a child process with a fresh warehouse and a fresh Dagster instance, on files
+from `bench/make_leads.py`: a DuckDB file and the SQLite instance by default; with
+`--postgres`, a new database on that server holds both the Dagster instance (the project's
+dagster.yaml) and the warehouse, and is dropped afterwards. Printed per size: wall seconds of
+the runs, peak RSS of the child, seconds per step (summed over clients), leads per second,
+and the Dagster overhead (run wall minus the time inside its steps).
 """
 
 from __future__ import annotations
@@ -32,15 +36,14 @@ from make_leads import make_leads, write_leads  # this folder: scripts, not a pa
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.orchestration.instance import local_instance_config
-from pipeline.orchestration.partitions import full_range_tags
 from pipeline.orchestration.settings import PROJECT_ROOT, Settings
 from pipeline.storage.postgres_warehouse import psycopg2_dsn
 
 DEFAULT_SIZES = "1000:100,10000:1000,100000:10000"
 
 
-def run_child(leads: Path, workdir: Path, database: str | None) -> dict[str, object]:
-    """One full run in this process; timings as a dict."""
+def run_child(clients: int, workdir: Path, database: str | None) -> dict[str, object]:
+    """One run per client in this process (the leads files are in `workdir`); timings."""
     home = workdir / "dagster_home"
     home.mkdir()
     instance_config = (PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8")
@@ -58,33 +61,53 @@ def run_child(leads: Path, workdir: Path, database: str | None) -> dict[str, obj
     (home / "dagster.yaml").write_text(instance_config, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     settings = Settings(
-        leads_path=leads,
+        leads_path=workdir / "client-0.csv",
         warehouse_path=workdir / "warehouse.duckdb",
         database_url=database,
         export_path=workdir / "campaign.csv",
         evaluator="rules",
+        clients_path=write_clients_file(clients, workdir) if clients > 1 else None,
     )
-    started = time.perf_counter()
+    totals: dict[str, float] = {"wall_s": 0.0, "leads": 0, "companies": 0, "ranked": 0}
+    totals |= {"report_mb": 0.0, "report_write_s": 0.0}
+    steps: dict[str, float] = {}
     with DagsterInstance.get() as instance:
         job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-        result = job.execute_in_process(instance=instance, tags=full_range_tags())
-        finished = time.perf_counter()
-        if not result.success:
-            raise RuntimeError("the run failed")
-        steps = step_seconds(instance, result.run_id)
-        ranked = result.output_for_node("ranked_leads")
-        report = result.asset_materializations_for_node("campaign_export")[0].metadata
-    run_wall = finished - started
+        for client in job.partitions_def.get_partition_keys():
+            started = time.perf_counter()
+            result = job.execute_in_process(instance=instance, partition_key=client)
+            totals["wall_s"] += time.perf_counter() - started
+            if not result.success:
+                raise RuntimeError(f"the run of {client} failed")
+            for step, seconds in step_seconds(instance, result.run_id).items():
+                steps[step] = round(steps.get(step, 0.0) + seconds, 2)
+            ranked = result.output_for_node("ranked_leads")
+            report = result.asset_materializations_for_node("campaign_export")[0].metadata
+            totals["leads"] += len(ranked)
+            totals["companies"] += int(ranked["company_key"].nunique())
+            totals["ranked"] += int(ranked["company_rank"].notna().sum())
+            totals["report_mb"] += report["report_bytes"].value / 1e6
+            totals["report_write_s"] += report["report_write_s"].value
     return {
-        "wall_s": round(run_wall, 2),
+        **{key: round(value, 2) for key, value in totals.items()},
+        "clients": clients,
         "steps_s": steps,
-        "dagster_overhead_s": round(run_wall - sum(steps.values()), 2),
-        "leads": len(ranked),
-        "companies": int(ranked["company_key"].nunique()),
-        "ranked": int(ranked["company_rank"].notna().sum()),
-        "report_mb": round(report["report_bytes"].value / 1e6, 2),
-        "report_write_s": report["report_write_s"].value,
+        "dagster_overhead_s": round(totals["wall_s"] - sum(steps.values()), 2),
     }
+
+
+def write_clients_file(clients: int, workdir: Path) -> Path:
+    """An agency of `clients` clients, each with its own leads file and the default persona."""
+    entries = {
+        f"client-{number:02d}": {
+            "persona": str(Settings().persona_path),
+            "leads": f"client-{number}.csv",
+        }
+        for number in range(clients)
+    }
+    path = workdir / "clients.yaml"
+    path.write_text(json.dumps({"clients": entries}), encoding="utf-8")  # JSON is YAML
+    return path
 
 
 def step_seconds(instance: DagsterInstance, run_id: str) -> dict[str, float]:
@@ -104,16 +127,20 @@ def step_seconds(instance: DagsterInstance, run_id: str) -> dict[str, float]:
     return {step: round(max(times) - min(times), 2) for step, times in bounds.items()}
 
 
-def measure(count: int, companies: int, seed: int, server: str | None) -> dict[str, object]:
+def measure(
+    clients: int, count: int, companies: int, seed: int, server: str | None
+) -> dict[str, object]:
     with (
-        tempfile.TemporaryDirectory(prefix=f"scale-{count}-") as scratch,
-        fresh_database(server, f"persona_ranker_scale_{count}") as database,
+        tempfile.TemporaryDirectory(prefix=f"scale-{clients}x{count}-") as scratch,
+        fresh_database(server, f"persona_ranker_scale_{clients}x{count}") as database,
     ):
         workdir = Path(scratch)
-        leads = workdir / "leads.csv"
-        write_leads(make_leads(count, companies, seed), leads)
+        for number in range(clients):
+            write_leads(
+                make_leads(count, companies, seed + number), workdir / f"client-{number}.csv"
+            )
         child = subprocess.Popen(
-            [sys.executable, __file__, "--child", str(leads), str(workdir), database or ""],
+            [sys.executable, __file__, "--child", str(clients), str(workdir), database or ""],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
@@ -124,8 +151,8 @@ def measure(count: int, companies: int, seed: int, server: str | None) -> dict[s
             raise RuntimeError(f"the {count}-lead run failed (exit {child.returncode})")
     figures = json.loads(output.decode().strip().splitlines()[-1])
     figures["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
-    figures["leads_per_s"] = round(count / figures["wall_s"], 1)
-    figures["file_rows"] = count
+    figures["leads_per_s"] = round(clients * count / figures["wall_s"], 1)
+    figures["file_rows"] = clients * count
     return figures
 
 
@@ -148,17 +175,18 @@ def fresh_database(server: str | None, name: str) -> Iterator[str | None]:
         connection.close()
 
 
-def format_table(results: dict[int, dict[str, object]]) -> str:
+def format_table(results: dict[str, dict[str, object]]) -> str:
     lines = [
-        "| file rows | companies | wall s | peak RSS MB | leads/s | Dagster overhead s | "
+        "| size | file rows | companies | wall s | peak RSS MB | leads/s | Dagster overhead s | "
         "report MB | report write s | slowest steps (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for count, row in results.items():
         steps = sorted(row["steps_s"].items(), key=lambda item: -item[1])[:3]
         slowest = ", ".join(f"{name} {seconds}" for name, seconds in steps)
         lines.append(
-            f"| {count} | {row['companies']} | {row['wall_s']} | {row['peak_rss_mb']} | "
+            f"| {count} | {row['file_rows']} | {row['companies']} | {row['wall_s']} | "
+            f"{row['peak_rss_mb']} | "
             f"{row['leads_per_s']} | {row['dagster_overhead_s']} | {row['report_mb']} | "
             f"{row['report_write_s']} | {slowest} |"
         )
@@ -180,7 +208,9 @@ def format_table(results: dict[int, dict[str, object]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=DEFAULT_SIZES, help="leads:companies,...")
+    parser.add_argument(
+        "--sizes", default=DEFAULT_SIZES, help="[clientsx]leads:companies,... (per client)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -189,15 +219,17 @@ def main() -> int:
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        leads, workdir, database = args.child
-        print(json.dumps(run_child(Path(leads), Path(workdir), database or None)))
+        clients, workdir, database = args.child
+        print(json.dumps(run_child(int(clients), Path(workdir), database or None)))
         return 0
     results = {}
     for size in args.sizes.split(","):
-        count, companies = (int(part) for part in size.split(":"))
-        results[count] = measure(count, companies, args.seed, args.postgres)
+        clients, _, per_client = size.rpartition("x")
+        count, companies = (int(part) for part in per_client.split(":"))
+        label = size.split(":")[0]
+        results[label] = measure(int(clients or 1), count, companies, args.seed, args.postgres)
         if not args.json:
-            print(f"{count} rows: {results[count]['wall_s']} s", file=sys.stderr)
+            print(f"{label}: {results[label]['wall_s']} s", file=sys.stderr)
     print(json.dumps(results, indent=2) if args.json else format_table(results))
     return 0
 

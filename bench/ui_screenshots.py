@@ -25,7 +25,6 @@ import urllib.request
 from pathlib import Path
 
 from pipeline.orchestration.instance import local_instance_config
-from pipeline.orchestration.partitions import full_range_tags
 from pipeline.orchestration.run_history import TRIGGER_TAG
 from pipeline.orchestration.settings import PROJECT_ROOT
 
@@ -177,7 +176,7 @@ def take_screenshots(out: Path, chromium: str) -> list[Path]:
         )
         try:
             wait_for_server(port, server)
-            tags = {**full_range_tags(), TRIGGER_TAG: "manual"}
+            tags = {"dagster/partition": "default", TRIGGER_TAG: "manual"}
             run_id = launch_ranking(port, tags)
             status = wait_for_run(port, run_id)
             if status != "SUCCESS":

@@ -12,24 +12,30 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import psycopg2
 from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
 from pipeline.leads.records import LeadsFileError, companies_named
-from pipeline.leads.shards import shards_of
 from pipeline.llm.config import load_groq_config
 from pipeline.llm.ratelimit import RateLimits
+from pipeline.orchestration.clients import (
+    Client,
+    ClientsFileError,
+    choose_clients,
+    load_clients,
+)
 from pipeline.orchestration.instance import (
     ensure_dagster_home,
     project_instance,
     release_abandoned_runs,
 )
-from pipeline.orchestration.partitions import full_range_tags, range_tags
-from pipeline.orchestration.resources import lead_source
+from pipeline.orchestration.resources import client_config
 from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
 from pipeline.orchestration.settings import (
     ENV_DATABASE_URL,
+    ENV_READER_PASSWORD,
     EVALUATOR_CHOICES,
     PROJECT_ROOT,
     Settings,
@@ -41,6 +47,7 @@ from pipeline.quality.calibration import leave_one_company_out
 from pipeline.quality.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
 from pipeline.quality.metrics import judge, score_ranking
 from pipeline.quality.report import format_quality
+from pipeline.storage.reader_access import ReaderAccessError, grant_reader, revoke_reader
 from pipeline.storage.stores import Warehouse, WarehouseUnreachable, is_postgres_url
 from pipeline.summary import format_summary, format_usage
 
@@ -51,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="persona-ranker", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="rank a leads file and write the campaign CSV")
+    _client_arguments(run)
+    run.add_argument(
+        "--all-clients", action="store_true", help="run every client of the clients file"
+    )
     run.add_argument(
         "--leads",
         type=Path,
@@ -86,12 +97,13 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="re-evaluate only this company's shard (repeatable); the others keep their "
-        "evaluations and the ranking is rebuilt over all",
+        help="re-evaluate only this company of the client (repeatable); the others keep "
+        "their evaluations and the client's ranking is rebuilt over all",
     )
     evaluate = commands.add_parser(
         "eval", help="score the ranking against an expert's labels (a temporary warehouse)"
     )
+    _client_arguments(evaluate)
     evaluate.add_argument("--labels", type=Path, help="expert labels (default data/eval_dev.csv)")
     evaluate.add_argument("--persona", type=Path, help="persona YAML (default data/persona.yaml)")
     evaluate.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
@@ -103,6 +115,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     commands.add_parser("dev", help="open the Dagster UI on the same definitions")
+    for name, verb in (("grant-reader", "let"), ("revoke-reader", "stop")):
+        access = commands.add_parser(
+            name, help=f"{verb} a PostgreSQL role read one client's rows (row-level security)"
+        )
+        access.add_argument(
+            "--client",
+            required=name == "grant-reader",
+            help="the client whose rows the role reads" + ("" if verb == "let" else " (all)"),
+        )
+        access.add_argument("--role", required=True, help="the PostgreSQL role (made if absent)")
+        access.add_argument("--warehouse", help="postgresql://user@host:port/db (default: env)")
+        access.add_argument("--clients", type=Path, help="clients file (default data/clients.yaml)")
     mock = commands.add_parser(
         "mock-groq", help="serve a local Groq-compatible API (try the Groq path without a key)"
     )
@@ -125,12 +149,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _client_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clients", type=Path, help="clients file (default data/clients.yaml, when present)"
+    )
+    parser.add_argument(
+        "--client",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run this client of the clients file (repeatable)",
+    )
+
+
+# Per-client settings: with a clients file they are the file's, not a flag's.
+_PER_CLIENT_FLAGS = ("leads", "persona", "export", "report", "sheet", "columns")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {
         field: value.expanduser().resolve()
         for field, value in (
             ("leads_path", getattr(args, "leads", None)),
-            ("persona_path", args.persona),
+            ("persona_path", getattr(args, "persona", None)),
             ("export_path", getattr(args, "export", None)),
             ("report_path", getattr(args, "report", None)),
         )
@@ -148,7 +189,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["top_n"] = args.top_n
     if getattr(args, "labels", None) is not None:
         overrides["labels_path"] = args.labels.expanduser().resolve()
-    if args.evaluator is not None:
+    if getattr(args, "evaluator", None) is not None:
         overrides["evaluator"] = args.evaluator
     if getattr(args, "strict", False):
         overrides["strict_input"] = True
@@ -158,24 +199,60 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["input_columns"] = tuple(
             pair for text in args.columns for pair in parse_column_map(text)
         )
-    return replace(Settings.from_env(), **overrides)
+    if getattr(args, "clients", None):
+        overrides["clients_path"] = args.clients.expanduser().resolve()
+    settings = replace(Settings.from_env(), **overrides)
+    given = [flag for flag in _PER_CLIENT_FLAGS if getattr(args, flag, None)]
+    if settings.clients_path is not None and given:
+        raise ClientsFileError(
+            f"--{given[0]} sets the single client's {given[0]}; with a clients file "
+            f"({settings.clients_path}) set it per client there"
+        )
+    return settings
 
 
-def run(settings: Settings, companies: Sequence[str] = ()) -> int:
-    # Read both inputs before anything is recorded: a bad file stops here, nothing half-run.
-    load_persona(settings.persona_path)
-    leads = lead_source(settings).read().leads
-    tags = (
-        range_tags(shards_of(companies_named(leads, list(companies))))
-        if companies
-        else full_range_tags()
-    )
+def run(
+    settings: Settings,
+    names: Sequence[str] = (),
+    every: bool = False,
+    companies: Sequence[str] = (),
+) -> int:
+    """Runs each chosen client in turn; a client whose files are bad fails alone."""
+    clients = load_clients(settings)
+    chosen = choose_clients(clients, list(names), every)
+    if companies and len(chosen) > 1:
+        raise ClientsFileError("--company names companies of one client: choose one --client")
+    codes = {client.name: _run_client(settings, clients, client, companies) for client in chosen}
+    failed = [name for name, code in codes.items() if code]
+    if failed and len(chosen) > 1:
+        print(
+            f"error: {len(failed)} of {len(chosen)} clients failed: {', '.join(failed)}",
+            file=sys.stderr,
+        )
+    # 2: a client's input is bad; 1: a run failed.
+    return max(codes.values())
+
+
+def _run_client(
+    settings: Settings, clients: dict[str, Client], client: Client, companies: Sequence[str]
+) -> int:
+    own = client.settings
+    try:
+        # Both inputs are read before anything is recorded: a bad file stops here.
+        load_persona(own.persona_path)
+        leads = client_config(own).read_leads().leads
+        scope = companies_named(leads, list(companies)) if companies else []
+    except (LeadsFileError, PersonaError, ValueError, OSError) as error:
+        print(f"error: client {client.name}: {error}", file=sys.stderr)
+        return 2
     # A stopped database fails here, before a run is recorded: the previous tables stay.
     Warehouse(settings.warehouse_location, settings.warehouse_schema).check()
-    result = _rank(settings, project_instance(), tags, trigger="cli")
+    result = _rank(settings, clients, project_instance(), client.name, "cli", scope)
     if result is None:
         return 1
     print()
+    if len(clients) > 1:
+        print(f"Client {client.name}")
     usage = _model_usage(result)
     if usage:
         print(format_usage(usage))
@@ -183,26 +260,33 @@ def run(settings: Settings, companies: Sequence[str] = ()) -> int:
         format_summary(
             result.output_for_node("ranked_leads"),
             result.output_for_node("campaign_export"),
-            settings.export_path,
+            own.export_path,
             Warehouse(settings.warehouse_location, settings.warehouse_schema).label(),
-            settings.report_file,
+            own.report_file,
         )
     )
     return 0
 
 
 def _rank(
-    settings: Settings, instance: DagsterInstance, tags: dict[str, str], trigger: str
+    settings: Settings,
+    clients: dict[str, Client],
+    instance: DagsterInstance,
+    client: str,
+    trigger: str,
+    companies: Sequence[str] = (),
 ) -> ExecuteInProcessResult | None:
-    """One run of the rank_leads job over a range of shards; None (errors printed) on
-    failure."""
+    """One run of the rank_leads job for one client (only `companies` judged again, when
+    given); None (errors printed) on failure."""
     for run_id in release_abandoned_runs(instance):
         print(f"Released run {run_id}: its process died mid-run", file=sys.stderr)
-    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+    job = build_definitions(settings, clients).resolve_job_def(RANK_LEADS_JOB)
+    scope = {"ops": {"lead_evaluations": {"config": {"companies": list(companies)}}}}
     result = job.execute_in_process(
         instance=instance,
-        run_config=_RUN_CONFIG,
-        tags={**tags, TRIGGER_TAG: trigger},
+        run_config={**_RUN_CONFIG, **(scope if companies else {})},
+        partition_key=client,
+        tags={TRIGGER_TAG: trigger},
         raise_on_error=False,
     )
     try:
@@ -219,8 +303,8 @@ def _rank(
         if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
             error = event.step_failure_data.error
             message = error.message.strip() if error else "unknown error"
-            print(f"error: {event.step_key} failed: {message}", file=sys.stderr)
-    print(f"error: run {result.run_id} failed", file=sys.stderr)
+            print(f"error: client {client}: {event.step_key} failed: {message}", file=sys.stderr)
+    print(f"error: client {client}: run {result.run_id} failed", file=sys.stderr)
     return None
 
 
@@ -232,23 +316,41 @@ def _model_usage(result: ExecuteInProcessResult) -> dict[str, object]:
     return {}
 
 
-def evaluate(settings: Settings, k: int, loco: bool, as_json: bool) -> int:
-    """Ranks the labelled leads through the same job, in a temporary warehouse and instance,
-    so the user's tables, campaign file and run history are untouched."""
-    persona = load_persona(settings.persona_path)
-    labels = read_expert_labels(settings.labels_path)
+def evaluate(
+    settings: Settings,
+    names: Sequence[str],
+    labels_path: Path | None,
+    k: int,
+    loco: bool,
+    as_json: bool,
+) -> int:
+    """Ranks a client's labelled leads through the same job, in a temporary warehouse and
+    instance, so the user's tables, campaign file and run history are untouched."""
+    chosen = choose_clients(load_clients(settings), list(names), every=False)
+    if len(chosen) > 1:
+        raise ClientsFileError("eval scores one client: choose one --client")
+    client = chosen[0]
+    own = replace(client.settings, labels_path=labels_path or client.settings.labels_path)
+    if own.labels_path is None:
+        raise ClientsFileError(
+            f"client {client.name} has no expert labels: give --labels or `labels:` in "
+            "the clients file"
+        )
+    persona = load_persona(own.persona_path)
+    labels = read_expert_labels(own.labels_path)
     with tempfile.TemporaryDirectory(prefix="persona-ranker-eval-") as scratch:
         workspace = Path(scratch)
         isolated = replace(
-            settings,
+            own,
             leads_path=labels_as_leads_file(labels, workspace / "labelled_leads.csv"),
             warehouse_path=workspace / "warehouse.duckdb",
             database_url=None,
             database_schema=None,
             export_path=workspace / "campaign.csv",
         )
+        clients = {client.name: Client(client.name, isolated)}
         with DagsterInstance.ephemeral() as instance:
-            result = _rank(isolated, instance, full_range_tags(), trigger="eval")
+            result = _rank(isolated, clients, instance, client.name, trigger="eval")
             if result is None:
                 return 1
             ranked = result.output_for_node("ranked_leads")
@@ -257,7 +359,8 @@ def evaluate(settings: Settings, k: int, loco: bool, as_json: bool) -> int:
     held_out = leave_one_company_out(judged, k, persona.relevance_threshold) if loco else None
     if as_json:
         document: dict[str, object] = {
-            "labels": str(settings.labels_path),
+            "client": client.name,
+            "labels": str(own.labels_path),
             "evaluator": ", ".join(sorted(ranked["evaluator"].unique())),
             **report.headline(),
             "report": report.as_dict(),
@@ -267,6 +370,35 @@ def evaluate(settings: Settings, k: int, loco: bool, as_json: bool) -> int:
         print(json.dumps(document, indent=2))
     else:
         print(format_quality(report, held_out))
+    return 0
+
+
+def reader_access(args: argparse.Namespace) -> int:
+    """grant-reader / revoke-reader on the PostgreSQL warehouse."""
+    settings = _settings(args)
+    if not settings.database_url:
+        raise ReaderAccessError(
+            "a DuckDB warehouse has no roles: it is a single-team store, where --client "
+            "separates data but not access; use a PostgreSQL warehouse "
+            f"(--warehouse postgresql://... or {ENV_DATABASE_URL}) to give analysts access"
+        )
+    warehouse = Warehouse(settings.database_url, settings.warehouse_schema)
+    if args.client:
+        choose_clients(load_clients(settings), [args.client], every=False)
+    with warehouse.transaction() as cursor:
+        if args.command == "grant-reader":
+            grant_reader(
+                cursor,
+                warehouse.schema,
+                args.client,
+                args.role,
+                os.environ.get(ENV_READER_PASSWORD),
+            )
+            print(f"Role {args.role} reads client {args.client}'s rows in {warehouse.label()}")
+            return 0
+        removed = revoke_reader(cursor, warehouse.schema, args.role, args.client)
+    scope = f"client {args.client}" if args.client else "every client"
+    print(f"Role {args.role}: {removed} grant(s) removed ({scope}) in {warehouse.label()}")
     return 0
 
 
@@ -314,10 +446,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return dev()
     try:
         if args.command == "eval":
-            return evaluate(_settings(args), args.k, args.loco, args.json)
+            labels = args.labels.expanduser().resolve() if args.labels else None
+            return evaluate(_settings(args), args.client, labels, args.k, args.loco, args.json)
         if args.command == "mock-groq":
             return mock_groq(args)
-        return run(_settings(args), args.company)
+        if args.command in ("grant-reader", "revoke-reader"):
+            return reader_access(args)
+        return run(_settings(args), args.client, args.all_clients, args.company)
     except (
         LeadsFileError,
         LabelsFileError,
@@ -325,6 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ValueError,
         OSError,
         WarehouseUnreachable,
+        psycopg2.Error,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -33,7 +33,7 @@ def main() -> None:
         backoff_s=0.05,
     )
     time.sleep(max(0.0, job["start_at"] - time.time()))
-    evaluated = evaluator.evaluate(mine, persona, f"worker-{job['half']}")
+    evaluated = evaluator.evaluate(mine, persona, f"worker-{job['half']}", "default")
     sys.stdout.write(
         json.dumps(
             {

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.orchestration.partitions import full_range_tags
+from pipeline.orchestration.clients import DEFAULT_CLIENT, Client
 from pipeline.orchestration.settings import Settings
 
 # The machine's PostgreSQL (CI starts it); each test gets a schema of its own in it.
@@ -17,10 +18,20 @@ POSTGRES_URL = os.environ.get(
 
 
 def run_rank_leads(
-    settings: Settings, instance: DagsterInstance, raise_on_error: bool = True
+    settings: Settings,
+    instance: DagsterInstance,
+    raise_on_error: bool = True,
+    client: str = DEFAULT_CLIENT,
+    clients: Mapping[str, Client] | None = None,
+    companies: list[str] | None = None,
 ) -> ExecuteInProcessResult:
-    """What the CLI runs: the rank_leads job over every shard, in one run."""
-    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+    """What the CLI runs: the rank_leads job for one client, in one run (only `companies`
+    judged again, when given)."""
+    job = build_definitions(settings, clients).resolve_job_def(RANK_LEADS_JOB)
+    scope = {"ops": {"lead_evaluations": {"config": {"companies": companies}}}}
     return job.execute_in_process(
-        instance=instance, tags=full_range_tags(), raise_on_error=raise_on_error
+        instance=instance,
+        partition_key=client,
+        run_config=scope if companies else None,
+        raise_on_error=raise_on_error,
     )

@@ -24,9 +24,8 @@ from dagster import (
 )
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
-from pipeline.leads.shards import SHARD_KEYS, shard_of
 from pipeline.orchestration.inbox import ARCHIVE_DIR, REJECTED_DIR
-from pipeline.orchestration.partitions import RANGE_END_TAG, RANGE_START_TAG, full_range_tags
+from pipeline.orchestration.partitions import PARTITION_TAG
 from pipeline.orchestration.run_history import TRIGGER_TAG, trigger_of
 from pipeline.orchestration.settings import DUCKDB_SCHEMA, Settings
 
@@ -55,16 +54,20 @@ def settings(tmp_path: Path, write_leads: Callable[..., Path]) -> Settings:
     )
 
 
-def covered(request: RunRequest) -> list[str]:
-    """The shards a run request's partition range covers."""
-    start = SHARD_KEYS.index(request.tags[RANGE_START_TAG])
-    end = SHARD_KEYS.index(request.tags[RANGE_END_TAG])
-    return list(SHARD_KEYS[start : end + 1])
+def scope(request: RunRequest) -> list[str] | None:
+    """The companies a run request judges again (None: every company of its client)."""
+    config = request.run_config.get("ops", {}).get("lead_evaluations", {}).get("config", {})
+    return config.get("companies")
 
 
 def run_request(instance: DagsterInstance, settings: Settings, request: RunRequest) -> bool:
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-    return job.execute_in_process(instance=instance, tags=request.tags).success
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+    ).success
 
 
 def tick(settings: Settings, instance: DagsterInstance, cursor: str | None = None):
@@ -95,9 +98,10 @@ def test_the_schedule_requests_one_run_over_every_company(
     schedule = build_definitions(settings).resolve_schedule_def("nightly_rerank")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
-    request = schedule(build_schedule_context(instance=instance))
+    (request,) = schedule(build_schedule_context(instance=instance))
     assert isinstance(request, RunRequest)
-    assert covered(request) == list(SHARD_KEYS)
+    assert request.partition_key == "default"
+    assert scope(request) is None
     assert request.tags[TRIGGER_TAG] == "schedule"
     assert run_request(instance, settings, request)
 
@@ -111,10 +115,10 @@ def test_the_schedule_time_is_configurable(settings: Settings) -> None:
     )
 
 
-def test_a_dropped_file_leads_to_one_run_over_its_changed_companies_shards(
+def test_a_dropped_file_leads_to_one_run_judging_its_changed_companies(
     settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
 ) -> None:
-    assert run_request(instance, settings, RunRequest(tags=full_range_tags()))
+    assert run_request(instance, settings, RunRequest(partition_key="default"))
     before = evaluations(settings)
     settings.inbox_path.mkdir()
     # Acme gains a lead, Globex is exported unchanged, Umbrella is new; Initech is absent.
@@ -131,11 +135,9 @@ def test_a_dropped_file_leads_to_one_run_over_its_changed_companies_shards(
     assert isinstance(result, SensorResult)
     (request,) = result.run_requests
     assert request.tags[TRIGGER_TAG] == "sensor"
-    # From Acme's shard to Umbrella's; Globex's and Initech's lie outside it.
-    assert covered(request)[0] == shard_of("acme.com") == "07"
-    assert covered(request)[-1] == shard_of("umbrella.com") == "11"
-    assert shard_of("globex.com") not in covered(request)
-    assert shard_of("initech.com") not in covered(request)
+    # Acme and Umbrella are judged again; Globex (unchanged) and Initech keep theirs.
+    assert request.partition_key == "default"
+    assert scope(request) == ["acme.com", "umbrella.com"]
     assert request.tags["persona_ranker/companies"] == "acme.com,umbrella.com"
     # The lead base now holds the merged leads; the file is archived, not deleted.
     base = pd.read_csv(settings.leads_path, dtype=str)
@@ -155,11 +157,11 @@ def test_a_dropped_file_leads_to_one_run_over_its_changed_companies_shards(
     assert len(after) == after["lead_id"].nunique() == 6
 
 
-def test_the_first_dropped_file_of_a_new_deployment_runs_every_shard(
+def test_the_first_dropped_file_of_a_new_deployment_judges_every_company(
     settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
 ) -> None:
-    """No shard was ever evaluated: a run over the changed shards alone could not rank the
-    base, so the sensor's run covers every shard, and succeeds."""
+    """The client was never evaluated: the sensor's run judges every company, and
+    succeeds."""
     settings.inbox_path.mkdir()
     write_leads(
         [("Umbrella", "Fa", "Qi", "CRO", "umbrella.com", "201-500", "Biotech")],
@@ -168,7 +170,7 @@ def test_the_first_dropped_file_of_a_new_deployment_runs_every_shard(
     result = tick(settings, instance)
     assert isinstance(result, SensorResult)
     (request,) = result.run_requests
-    assert covered(request) == list(SHARD_KEYS)
+    assert scope(request) is None
     assert run_request(instance, settings, request)
     assert len(evaluations(settings)) == len(BASE) + 1
 
@@ -190,7 +192,7 @@ def test_the_same_file_is_not_picked_up_twice(
     write_leads(rows, name="inbox/copy.csv")
     copy = tick(settings, instance, cursor=first.cursor)
     assert isinstance(copy, SensorResult) and not copy.run_requests
-    assert len(json.loads(copy.cursor)) == 2
+    assert len(json.loads(copy.cursor)["default"]) == 2
 
 
 def test_a_broken_file_is_rejected_with_a_reason_and_the_rest_goes_on(
@@ -227,7 +229,8 @@ def test_the_run_stats_sensor_records_a_finished_run(
     settings: Settings, instance: DagsterInstance
 ) -> None:
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-    result = job.execute_in_process(instance=instance, tags=full_range_tags())
+    result = job.execute_in_process(instance=instance, partition_key="default")
+    assert result.dagster_run.tags[PARTITION_TAG] == "default"
     sensor = build_definitions(settings).resolve_sensor_def("record_successful_runs")
     context = build_run_status_sensor_context(
         sensor_name=sensor.name,
@@ -240,11 +243,12 @@ def test_the_run_stats_sensor_records_a_finished_run(
     sensor(context)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         row = connection.execute(
-            f"select run_id, status, trigger, leads, companies, ranked, evaluator_mix, calls, "
-            f"started_at < finished_at from {DUCKDB_SCHEMA}.run_stats"
+            "select run_id, client, status, trigger, leads, companies, ranked, evaluator_mix, "
+            f"calls, started_at < finished_at from {DUCKDB_SCHEMA}.run_stats"
         ).fetchone()
     assert row == (
         result.run_id,
+        "default",
         DagsterRunStatus.SUCCESS.value,
         "manual",
         4,

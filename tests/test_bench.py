@@ -45,15 +45,18 @@ def test_llm_cost_benchmark_meets_the_call_and_token_targets() -> None:
 
 
 def test_the_scale_benchmark_reports_every_size() -> None:
-    report = run_bench("scale.py", "--sizes", "300:30,600:60")
-    assert set(report) == {"300", "600"}
-    for rows, figures in report.items():
+    report = run_bench("scale.py", "--sizes", "300:30,600:60,3x200:20")
+    assert set(report) == {"300", "600", "3x200"}
+    assert report["3x200"]["clients"] == 3 and report["3x200"]["file_rows"] == 600
+    for size, figures in report.items():
+        clients, _, per_client = size.rpartition("x")
+        rows = int(clients or 1) * int(per_client)
         assert {"wall_s", "peak_rss_mb", "leads_per_s", "steps_s", "dagster_overhead_s"} <= set(
             figures
         )
-        assert figures["file_rows"] == int(rows)
-        assert 0 < figures["leads"] <= int(rows)  # repeats in the file are set aside
-        assert figures["companies"] <= int(rows) // 10
+        assert figures["file_rows"] == rows
+        assert 0 < figures["leads"] <= rows  # repeats in the file are set aside
+        assert figures["companies"] <= rows // 10
         assert "lead_evaluations" in figures["steps_s"]
         assert figures["report_mb"] > 0 and figures["report_write_s"] >= 0
 

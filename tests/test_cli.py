@@ -166,7 +166,7 @@ def test_strict_refuses_a_file_with_bad_rows_before_any_run(tmp_path: Path, writ
 
 
 @pytest.mark.slow
-def test_cli_reruns_one_company_with_its_shard(tmp_path: Path, write_leads) -> None:
+def test_cli_reruns_one_company_alone(tmp_path: Path, write_leads) -> None:
     leads = write_leads(NO_DOMAINS, name="other.csv")
     warehouse = tmp_path / "w.duckdb"
     common = ("--leads", str(leads), "--warehouse", str(warehouse))
@@ -185,7 +185,7 @@ def test_cli_reruns_one_company_with_its_shard(tmp_path: Path, write_leads) -> N
     done = run_cli(tmp_path, *common, "--company", "globex, inc.")
     assert done.returncode == 0, done.stderr
     after = evaluated_at()
-    # The three companies lie in three different shards: only Globex's was evaluated again.
+    # Only Globex was evaluated again; the other companies kept their evaluations.
     assert {key for key in before if after[key] != before[key]} == {"Globex, Inc."}
     assert "Globex, Inc." in done.stdout, "the ranking is still printed for every company"
 

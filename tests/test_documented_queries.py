@@ -27,7 +27,7 @@ def rank_into(settings: Settings) -> None:
     """A full run, and the LLM tables (empty: the rules evaluator calls no model)."""
     with DagsterInstance.ephemeral() as instance:
         assert run_rank_leads(settings, instance).success
-    LlmStore(Warehouse(settings.warehouse_location, settings.warehouse_schema)).calls()
+    LlmStore(Warehouse(settings.warehouse_location, settings.warehouse_schema), "default").calls()
 
 
 def test_there_are_three_example_queries() -> None:

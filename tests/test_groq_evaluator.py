@@ -50,7 +50,7 @@ class Harness:
 
     def __init__(self, server: MockGroq, warehouse: Path, persona: Persona, config: GroqConfig):
         self.server = server
-        self.store = LlmStore(Warehouse(str(warehouse), DUCKDB_SCHEMA))
+        self.store = LlmStore(Warehouse(str(warehouse), DUCKDB_SCHEMA), "default")
         self.persona = persona
         self.config = config
 

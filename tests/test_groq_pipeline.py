@@ -4,6 +4,7 @@ against the local Groq-compatible server over HTTP."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ from assets.evaluation import GROQ_POOL, lead_evaluations
 from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import MockGroq
 from pipeline.orchestration.resources import GroqEvaluator
-from pipeline.orchestration.settings import DUCKDB_SCHEMA, Settings
+from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
 
 pytestmark = pytest.mark.groq_server
 
@@ -131,3 +132,35 @@ def test_the_api_key_appears_nowhere_in_the_run_record(
     assert all(SECRET not in str(record) for record in records)
     run = instance.get_run_by_id(result.run_id)
     assert SECRET not in str(run.run_config) and SECRET not in str(run.tags)
+
+
+@pytest.mark.slow
+def test_clients_share_the_cache_where_persona_and_lead_are_the_same_and_pay_apart(
+    server: MockGroq, instance: DagsterInstance, tmp_path: Path
+) -> None:
+    """Two clients with the same persona and lead base: the second pays nothing (its answers
+    are the first's); a client with another persona pays its own calls. Each call is logged
+    under the client whose run made it."""
+    agency = tmp_path / "clients.yaml"
+    agency.write_text(
+        "clients:\n"
+        f"  first: {{persona: {DATA_DIR / 'persona.yaml'}, leads: {DATA_DIR / 'leads.csv'}}}\n"
+        f"  second: {{persona: {DATA_DIR / 'persona.yaml'}, leads: {DATA_DIR / 'leads.csv'}}}\n"
+        f"  hr: {{persona: {DATA_DIR / 'agency/personas/hr_software.yaml'}, "
+        f"leads: {DATA_DIR / 'leads.csv'}}}\n",
+        encoding="utf-8",
+    )
+    # Developer-tier limits: this test is about who pays, not about waiting for the budget.
+    settings = replace(settings_for(tmp_path), clients_path=agency, groq_tier="developer")
+    calls = {}
+    for client in ("first", "second", "hr"):
+        result = run_rank_leads(settings, instance, client=client)
+        assert result.success
+        calls[client] = evaluation_metadata(result)["calls"]
+    assert calls["first"] > 0 and calls["hr"] > 0
+    assert calls["second"] == 0
+    logged = query(settings, "select client, count(*) as calls from $schema.llm_calls group by 1")
+    assert dict(zip(logged["client"], logged["calls"], strict=True)) == {
+        "first": calls["first"],
+        "hr": calls["hr"],
+    }

@@ -19,7 +19,7 @@ from pipeline.llm.evaluator import HybridEvaluator
 from pipeline.llm.prompts import LeadForModel, batch_message, persona_prompt
 from pipeline.llm.ratelimit import RateLimiter
 from pipeline.llm.store import LlmStore
-from pipeline.orchestration.resources import CampaignExporter, neutralise_formulas
+from pipeline.orchestration.campaign_files import CampaignExporter, neutralise_formulas
 from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA
 from pipeline.persona.spec import Persona
 from pipeline.ranking.enrichment import enrich_leads
@@ -38,7 +38,7 @@ def evaluate(
     config = load_groq_config(DATA_DIR / "groq.yaml")
     client = groq.Groq(api_key="k", base_url=server.base_url, max_retries=0, timeout=10)
     chat = GroqChat(client, "openai/gpt-oss-120b", RateLimiter(server.settings.limits), config)
-    store = LlmStore(Warehouse(str(warehouse), DUCKDB_SCHEMA))
+    store = LlmStore(Warehouse(str(warehouse), DUCKDB_SCHEMA), "default")
     with client:
         frame, _ = HybridEvaluator(persona, chat, store, "run", 40, log=lambda _: None).evaluate(
             leads, datetime.now(UTC)
@@ -117,7 +117,7 @@ def test_exported_cells_that_start_a_formula_are_neutralised(tmp_path: Path) -> 
     ]
     assert safe["lead_last_name"].tolist() == ["'\tTab", "'\rCR", "Ruiz", "Li", "'-"]
     assert safe["relevance_score"].tolist() == [-1, 2, 3, 4, 5]  # numbers stay numbers
-    written = CampaignExporter(path=str(tmp_path / "c.csv")).write_csv(rows)
+    written = CampaignExporter(tmp_path / "c.csv", tmp_path / "r.html").write_csv(rows)
     text = written.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and "\n=" not in text and ",=" not in text
     assert rows.loc[0, "lead_first_name"].startswith("=")  # the table keeps the value

@@ -426,7 +426,7 @@ def test_the_inbox_takes_every_kind_of_leads_file(tmp_path: Path) -> None:
 
 
 def test_the_column_map_and_sheet_come_from_the_environment_too() -> None:
-    from pipeline.orchestration.resources import lead_source
+    from pipeline.orchestration.resources import client_config
     from pipeline.orchestration.settings import Settings, parse_column_map
 
     settings = Settings.from_env(
@@ -435,7 +435,7 @@ def test_the_column_map_and_sheet_come_from_the_environment_too() -> None:
             "PERSONA_RANKER_SHEET": "Contacts",
         }
     )
-    source = lead_source(settings)
+    source = client_config(settings)
     assert source.columns == {"lead_job_title": "Job Title", "account_name": "Company"}
     assert source.sheet == "Contacts"
     with pytest.raises(ValueError, match="expected OURS=THEIR HEADER"):

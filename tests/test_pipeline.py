@@ -9,11 +9,10 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import AssetCheckSeverity, DagsterInstance, ExecuteInProcessResult, materialize
+from support import run_rank_leads
 
-from pipeline.definitions import ASSET_CHECKS, ASSETS, RANK_LEADS_JOB, build_definitions
+from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.leads.files import REJECTED_COLUMNS
-from pipeline.leads.shards import shard_of
-from pipeline.orchestration.partitions import full_range_tags
 from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
 
 QUALITY_CHECK = "ranking_matches_expert_labels"
@@ -31,13 +30,17 @@ def settings_for(tmp_path: Path, leads: Path = DATA_DIR / "leads.csv") -> Settin
     )
 
 
+CHECKS = 4
+
+
 def materialize_everything(settings: Settings, instance: DagsterInstance) -> ExecuteInProcessResult:
-    """What the CLI does: one run over every shard, hence every company."""
+    """What the CLI does: one run of the default client, every asset and check."""
+    defs = build_definitions(settings)
     return materialize(
-        [*ASSETS, *ASSET_CHECKS],
+        [*defs.assets, *defs.asset_checks],
         instance=instance,
-        resources=build_definitions(settings).resources,
-        tags=full_range_tags(),
+        resources=defs.resources,
+        partition_key="default",
     )
 
 
@@ -46,7 +49,7 @@ def rank_everything(settings: Settings, instance: DagsterInstance) -> dict[str, 
     result = materialize_everything(settings, instance)
     assert result.success
     checks = result.get_asset_check_evaluations()
-    assert len(checks) == len(ASSET_CHECKS)
+    assert len(checks) == CHECKS
     assert all(check.passed for check in checks)
     return {check.check_name: check for check in checks}
 
@@ -70,8 +73,7 @@ def bundled_run(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         rank_everything(settings, instance)
         assert len(instance.get_runs()) == 1, "a full ranking is one run"
         run = instance.get_runs()[0]
-        assert run.tags["dagster/asset_partition_range_start"] == "00"
-        assert run.tags["dagster/asset_partition_range_end"] == "31"
+        assert run.tags["dagster/partition"] == "default"
     return settings
 
 
@@ -82,7 +84,7 @@ def test_every_table_is_written(bundled_run: Settings) -> None:
     assert (raw["source_file"] == "leads.csv").all()
     for name in TABLES:
         assert len(table(bundled_run, name)) > 0, name
-    assert list(table(bundled_run, REJECTED).columns) == list(REJECTED_COLUMNS)
+    assert list(table(bundled_run, REJECTED).columns) == [*REJECTED_COLUMNS, "client"]
     assert table(bundled_run, REJECTED).empty
     evaluations = table(bundled_run, "lead_evaluations")
     enriched = table(bundled_run, "enriched_leads")
@@ -172,24 +174,17 @@ def test_a_second_run_replaces_rows_instead_of_appending(
     assert {name: len(table(settings, name)) for name in TABLES} == first
 
 
-def test_one_company_reruns_alone_with_its_shard(tmp_path: Path, instance: DagsterInstance) -> None:
+def test_one_company_reruns_alone(tmp_path: Path, instance: DagsterInstance) -> None:
     settings = settings_for(tmp_path)
     rank_everything(settings, instance)
     before = table(settings, "lead_evaluations").set_index("lead_id")
-    shard = shard_of("cirris.com")
-    result = materialize(
-        ASSETS,
-        selection=["lead_evaluations", "ranked_leads", "campaign_export"],
-        partition_key=shard,
-        instance=instance,
-        resources=build_definitions(settings).resources,
-    )
+    result = run_rank_leads(settings, instance, companies=["cirris.com"])
     assert result.success
+    kept = result.asset_materializations_for_node("lead_evaluations")[0].metadata
     after = table(settings, "lead_evaluations").set_index("lead_id")
     assert sorted(after.index) == sorted(before.index)
-    rerun = before["company_shard"] == shard
-    assert rerun[before["company_key"] == "cirris.com"].all()
-    assert rerun.sum() < len(before), "other shards hold other companies"
+    rerun = before["company_key"] == "cirris.com"
+    assert kept["kept_from_earlier_runs"].value == (~rerun).sum()
     others = before.index[~rerun]
     pd.testing.assert_frame_equal(after.loc[others], before.loc[others])
     assert (
@@ -212,7 +207,7 @@ def test_a_new_file_replaces_the_lead_base(
     ranked = table(settings, "ranked_leads")
     assert set(ranked["company_key"]) == {"cirris.com", "newco.io"}
     assert set(table(settings, "campaign_export")["company_key"]) == {"cirris.com", "newco.io"}
-    # The companies that left lost their evaluations with their shards' run.
+    # The companies that left lost their evaluations with the client's run.
     assert set(table(settings, "lead_evaluations")["company_key"]) == {"cirris.com", "newco.io"}
 
 
@@ -264,16 +259,21 @@ def test_bad_rows_land_in_rejected_leads_while_the_good_rows_are_ranked(
     assert table(settings, "ranked_leads")["company_rank"].tolist() == [1]
 
 
-def test_a_warehouse_partitioned_by_company_moves_to_shards_without_duplicates(
+def test_a_warehouse_from_before_clients_is_made_again_without_duplicates(
     tmp_path: Path, instance: DagsterInstance
 ) -> None:
     settings = settings_for(tmp_path)
     rank_everything(settings, instance)
-    # What an older version left: evaluations partitioned by company, with no shard column.
+    # What an older version left: tables with no client column (the evaluations sharded).
     with duckdb.connect(str(settings.warehouse_path)) as connection:
-        connection.execute(f"alter table {DUCKDB_SCHEMA}.lead_evaluations drop company_shard")
+        for name in TABLES:
+            connection.execute(f"alter table {DUCKDB_SCHEMA}.{name} drop client")
+        connection.execute(f"alter table {DUCKDB_SCHEMA}.lead_evaluations add company_shard text")
     rank_everything(settings, instance)
+    for name in TABLES:
+        rows = table(settings, name)
+        assert (rows["client"] == "default").all(), name
+        assert rows["lead_id"].is_unique, name
     evaluations = table(settings, "lead_evaluations")
-    assert len(evaluations) == evaluations["lead_id"].nunique() == 200
-    assert evaluations["company_shard"].notna().all()
-    assert (evaluations["company_shard"] == evaluations["company_key"].map(shard_of)).all()
+    assert len(evaluations) == 200
+    assert "company_shard" not in evaluations.columns

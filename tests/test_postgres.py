@@ -21,10 +21,9 @@ from dagster import (
 )
 from support import POSTGRES_URL, run_rank_leads
 
-from pipeline.definitions import ASSETS, build_definitions
+from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import MockGroq
 from pipeline.leads.files import read_lead_file
-from pipeline.leads.shards import shard_of
 from pipeline.llm.client import GroqChat
 from pipeline.llm.config import load_groq_config
 from pipeline.llm.evaluator import HybridEvaluator
@@ -124,30 +123,19 @@ def test_the_current_ranked_leads_view_holds_only_ranked_leads(
     assert view["company_rank"].min() == 1
 
 
-def test_one_company_rerun_alone_leaves_the_other_shards_untouched(
+def test_one_company_rerun_alone_leaves_the_other_companies_untouched(
     pg_settings: Settings, pg_schema: str, instance: DagsterInstance
 ) -> None:
     run_job(pg_settings, instance)
-    columns = "lead_id, company_key, company_shard, evaluated_at"
+    columns = "lead_id, company_key, evaluated_at"
     before = query(pg_schema, f"select {columns} from $schema.lead_evaluations")
-    shard = shard_of("steelcase.com")
-    result = materialize(
-        ASSETS,
-        selection=["lead_evaluations"],
-        partition_key=shard,
-        instance=instance,
-        resources=build_definitions(pg_settings).resources,
-    )
-    assert result.success
+    assert run_rank_leads(pg_settings, instance, companies=["steelcase.com"]).success
     after = query(pg_schema, f"select {columns} from $schema.lead_evaluations")
     assert len(after) == len(before) == after["lead_id"].nunique()
-    merged = before.merge(
-        after, on=["lead_id", "company_key", "company_shard"], suffixes=("_before", "_after")
-    )
+    merged = before.merge(after, on=["lead_id", "company_key"], suffixes=("_before", "_after"))
     changed = merged["evaluated_at_before"] != merged["evaluated_at_after"]
-    assert "steelcase.com" in set(merged.loc[changed, "company_key"])
-    assert set(merged.loc[changed, "company_shard"]) == {shard}
-    assert changed.sum() == (after["company_shard"] == shard).sum() < len(after)
+    assert set(merged.loc[changed, "company_key"]) == {"steelcase.com"}
+    assert changed.sum() == (after["company_key"] == "steelcase.com").sum() < len(after)
 
 
 PARTITIONS = DynamicPartitionsDefinition(name="pg_test_companies")
@@ -230,7 +218,7 @@ def test_the_llm_tables_live_in_postgres_too(
     server = groq_server(disagreement=0.0)
     config = load_groq_config(DATA_DIR / "groq.yaml")
     leads = enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
-    store = LlmStore(Warehouse(POSTGRES_URL, pg_schema))
+    store = LlmStore(Warehouse(POSTGRES_URL, pg_schema), "default")
 
     def evaluate() -> int:
         client = groq.Groq(api_key="k", base_url=server.base_url, max_retries=0, timeout=10)

@@ -2,6 +2,5 @@
 
 Reading an export whatever its encoding, separator and header names (`files`), the columns
 and the stable identity of a lead (`records`), the company key every lead is grouped by
-(`companies`), the company shard that partitions the evaluations (`shards`) and the text
-normalisation all of them share (`text`).
+(`companies`) and the text normalisation all of them share (`text`).
 """

@@ -9,7 +9,7 @@ from pipeline.leads.text import clean_cell, collapse_spaces, normalize_text
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 # No '...' and no control characters: keys were Dagster partition keys in earlier versions,
 # which reject both, and keep that form so that they and the lead ids built on them (hence
-# cached model answers and shards) stay the same across versions.
+# cached model answers) stay the same across versions.
 _DOT_RUNS = re.compile(r"\.{2,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -88,6 +88,12 @@ def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(company_key=keys, lead_id=ids)
 
 
+def for_client(frame: pd.DataFrame, client: str) -> pd.DataFrame:
+    """The rows with their client as the last column, as every table stores them: the
+    columns before it stay where analysts know them."""
+    return frame.drop(columns="client", errors="ignore").assign(client=client)
+
+
 def companies_named(frame: pd.DataFrame, names: list[str]) -> list[str]:
     """The company keys that these names (a company key, a domain or an account name, in any
     case or spacing) denote in the leads; a name matching none is an error naming it."""

@@ -240,7 +240,7 @@ def shared_limiter(
     ledger: Callable[[], Ledger] | None = None,
     ledger_id: str = "memory",
 ) -> RateLimiter:
-    """One limiter per account, model, limits and ledger in this process: every shard and
+    """One limiter per account, model, limits and ledger in this process: every client and
     every step of a run draws on the same budget. `ledger` makes the budget live outside the
     process (identified by `ledger_id`), shared with every other process using it."""
     key = (account, limits, minute_s, ledger_id)

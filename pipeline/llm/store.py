@@ -47,6 +47,8 @@ _CACHE_COLUMNS = (
 )
 _CALLS_COLUMNS = (
     "call_id varchar primary key",
+    # Whose run paid: the agency bills each client its own calls.
+    "client varchar not null",
     "run_id varchar not null",
     "started_at timestamp with time zone not null",
     "model varchar not null",
@@ -64,6 +66,9 @@ _CALLS_COLUMNS = (
     "usd double precision not null",
     "error varchar not null",
 )
+_CALL_COLUMN_NAMES = tuple(column.split()[0] for column in _CALLS_COLUMNS)
+# Calls logged before clients existed were the one client's, `default`.
+_CLIENT_COLUMN_FOR_OLDER_LOGS = "client varchar default 'default'"
 # Cache lookups go in chunks: one statement's parameters stay well under PostgreSQL's 65,535.
 _LOOKUP_CHUNK = 1000
 
@@ -72,8 +77,11 @@ class LlmStore:
     """`llm_cache` and `llm_calls` in the warehouse (DuckDB or PostgreSQL), beside the asset
     tables. The SQL is the subset both engines share."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
+    def __init__(self, warehouse: Warehouse, client: str) -> None:
         self.warehouse = warehouse
+        # The client whose calls this store logs; the cache is shared by every client (an
+        # answer depends on the persona and the lead, not on who asked).
+        self.client = client
         self._cache = f'"{warehouse.schema}"."{CACHE_TABLE}"'
         self._calls = f'"{warehouse.schema}"."{CALLS_TABLE}"'
         self._ready = False
@@ -103,9 +111,11 @@ class LlmStore:
         now = datetime.now(UTC)
         with self._transaction() as cursor:
             cursor.execute(
-                f"insert into {self._calls} values ({self._marks(len(_CALLS_COLUMNS))})",
+                f"insert into {self._calls} ({', '.join(_CALL_COLUMN_NAMES)}) "
+                f"values ({self._marks(len(_CALL_COLUMN_NAMES))})",
                 [
                     record.call_id,
+                    self.client,
                     run_id,
                     record.started_at,
                     record.model,
@@ -173,5 +183,10 @@ class LlmStore:
             self.warehouse.schema,
             {CACHE_TABLE: _CACHE_COLUMNS, CALLS_TABLE: _CALLS_COLUMNS},
         )
-        for statement in view_statements(self.warehouse.schema, CALLS_TABLE):
+        cursor.execute(
+            f"alter table {self._calls} add column if not exists {_CLIENT_COLUMN_FOR_OLDER_LOGS}"
+        )
+        for statement in view_statements(
+            self.warehouse.schema, CALLS_TABLE, self.warehouse.is_postgres
+        ):
             cursor.execute(statement)

@@ -1,28 +1,26 @@
-"""The evaluations' partitions: one per company shard (see `pipeline.leads.shards` for why)."""
+"""The assets' partitions: one per client. A run materializes one client's partition of every
+asset, so running one client never writes a row of another.
+
+Why not client x company shard: a run would record every shard's partition of every asset as
+its own events (about 15 ms each here, docs/performance.md), and Dagster runs one partitions
+definition per job, so the client-wide steps (ingest, ranking, the campaign file) would have
+to be sharded too. A run can still re-evaluate only some companies of its client
+(`EvaluationScope`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 
 from dagster import StaticPartitionsDefinition
 
-from pipeline.leads.shards import SHARD_KEYS
-
-company_shards = StaticPartitionsDefinition(list(SHARD_KEYS))
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 
 
-def range_tags(shards: Sequence[str]) -> dict[str, str]:
-    """Run tags for one run over these shards: Dagster runs a contiguous range, so the run
-    covers every shard from the first to the last of them."""
-    if not shards:
-        raise ValueError("no shard to run: the lead base is empty")
-    ordered = sorted(shards)
-    return {RANGE_START_TAG: ordered[0], RANGE_END_TAG: ordered[-1]}
+def client_partitions(names: Iterable[str]) -> StaticPartitionsDefinition:
+    return StaticPartitionsDefinition(list(names))
 
 
-def full_range_tags() -> dict[str, str]:
-    """Run tags covering every shard, hence every company, in a single run."""
-    return range_tags(SHARD_KEYS)
+def client_of_run(tags: Mapping[str, str]) -> str | None:
+    """The client a run covered, from its tags (None for a run outside the client graph)."""
+    return tags.get(PARTITION_TAG)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
 from urllib.parse import urlsplit
 
 import groq
 import pandas as pd
-from dagster import ConfigurableResource, EnvVar, InitResourceContext, get_dagster_logger
+from dagster import Config, ConfigurableResource, EnvVar, InitResourceContext, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
 from pipeline.leads.files import LeadFile, read_lead_file
@@ -26,12 +23,13 @@ from pipeline.llm.evaluator import EVALUATOR_MODEL, EVALUATOR_RULES, HybridEvalu
 from pipeline.llm.ratelimit import RateLimiter, RateLimits, shared_limiter
 from pipeline.llm.shared_budget import PostgresLedger
 from pipeline.llm.store import LlmStore
+from pipeline.orchestration.campaign_files import CampaignExporter
+from pipeline.orchestration.clients import Client
 from pipeline.orchestration.settings import (
     DEFAULT_MODEL,
     ENV_DATABASE_URL,
     GROQ_KEY_VARIABLE,
     Settings,
-    report_beside,
 )
 from pipeline.persona.reader import load_persona
 from pipeline.persona.spec import Persona
@@ -41,11 +39,11 @@ from pipeline.storage.stores import Warehouse, is_postgres_url
 _LOG = get_dagster_logger("persona_ranker")
 
 
-class LeadSource(ConfigurableResource):
-    """The leads file that defines the lead base (each run replaces the base with this file):
-    CSV, Excel, or either of them gzipped or zipped."""
+class ClientConfig(Config):
+    """One client's inputs and outputs (the clients file, or the settings for `default`)."""
 
-    path: str = Field(description="Path of the leads file.")
+    persona: str = Field(description="Path of the client's persona YAML file.")
+    leads: str = Field(description="Path of the client's leads file (its lead base).")
     strict: bool = Field(
         default=False, description="Fail the run on any bad row instead of setting it aside."
     )
@@ -56,27 +54,53 @@ class LeadSource(ConfigurableResource):
         default_factory=dict,
         description="Our column -> the file's header, where header names are ambiguous.",
     )
+    export: str = Field(description="Where the client's campaign CSV is written.")
+    report: str = Field(description="Where the client's HTML report is written.")
+    top_n: int = Field(default=3, ge=1, description="Leads per company in the campaign.")
+    evaluator: str = Field(default="auto", description="rules, groq, or auto (groq with a key).")
+    labels: str = Field(default="", description="Expert labels for the quality check (none).")
 
-    def read(self) -> LeadFile:
-        return read_lead_file(self.path, self.strict, self.sheet, self.columns)
+    def read_leads(self) -> LeadFile:
+        return read_lead_file(self.leads, self.strict, self.sheet, self.columns)
+
+    def load_persona(self) -> Persona:
+        return load_persona(self.persona)
+
+    def exporter(self) -> CampaignExporter:
+        return CampaignExporter(Path(self.export), Path(self.report), self.top_n)
 
 
-def lead_source(settings: Settings) -> LeadSource:
-    return LeadSource(
-        path=str(settings.leads_path),
+def client_config(settings: Settings) -> ClientConfig:
+    return ClientConfig(
+        persona=str(settings.persona_path),
+        leads=str(settings.leads_path),
         strict=settings.strict_input,
         sheet=settings.input_sheet,
         columns=dict(settings.input_columns),
+        export=str(settings.export_path),
+        report=str(settings.report_file),
+        top_n=settings.top_n,
+        evaluator=settings.evaluator,
+        labels=str(settings.labels_path or ""),
     )
 
 
-class PersonaSource(ConfigurableResource):
-    """The persona YAML file every rule is read from."""
+class ClientDirectory(ConfigurableResource):
+    """Every client's persona, leads and campaign files, by client name: a run's partition
+    key names its client."""
 
-    path: str = Field(description="Path of the persona YAML file.")
+    clients: dict[str, ClientConfig] = Field(description="Client name -> its configuration.")
 
-    def load(self) -> Persona:
-        return load_persona(self.path)
+    def get(self, name: str) -> ClientConfig:
+        if name not in self.clients:
+            raise ValueError(f"unknown client {name!r} (known: {', '.join(self.clients)})")
+        return self.clients[name]
+
+
+def client_directory(clients: Mapping[str, Client]) -> ClientDirectory:
+    return ClientDirectory(
+        clients={name: client_config(client.settings) for name, client in clients.items()}
+    )
 
 
 @dataclass(frozen=True)
@@ -102,7 +126,9 @@ class LeadEvaluator(ConfigurableResource):
     def evaluator_name(self) -> str: ...
 
     @abstractmethod
-    def evaluate(self, leads: pd.DataFrame, persona: Persona, run_id: str) -> Evaluated: ...
+    def evaluate(
+        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str
+    ) -> Evaluated: ...
 
 
 class RulesEvaluator(LeadEvaluator):
@@ -112,7 +138,9 @@ class RulesEvaluator(LeadEvaluator):
     def evaluator_name(self) -> str:
         return EVALUATOR_RULES
 
-    def evaluate(self, leads: pd.DataFrame, persona: Persona, run_id: str) -> Evaluated:
+    def evaluate(
+        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str
+    ) -> Evaluated:
         return Evaluated(
             evaluate_with_rules(leads, persona, self.evaluator_name, datetime.now(UTC))
         )
@@ -199,11 +227,13 @@ class GroqEvaluator(LeadEvaluator):
         key = hashlib.sha256(self.api_key.encode("utf-8")).hexdigest()[:12]
         return f"{key}|{self.base_url or os.environ.get('GROQ_BASE_URL', '')}|{self.model}"
 
-    def evaluate(self, leads: pd.DataFrame, persona: Persona, run_id: str) -> Evaluated:
+    def evaluate(
+        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str
+    ) -> Evaluated:
         hybrid = HybridEvaluator(
             persona=persona,
             chat=self.chat(),
-            store=LlmStore(Warehouse(self.warehouse, self.warehouse_schema)),
+            store=LlmStore(Warehouse(self.warehouse, self.warehouse_schema), client),
             run_id=run_id,
             batch_size=self.batch_size,
             log=_LOG.info,
@@ -253,73 +283,42 @@ def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ
     )
 
 
-class CampaignExporter(ConfigurableResource):
-    """Writes the campaign file the sales team loads into its outreach tool, and the HTML
-    report it reads."""
-
-    path: str = Field(description="Where the campaign CSV is written.")
-    report_path: str = Field(
-        default="", description="Where the HTML report is written (report.html beside the CSV)."
-    )
-    top_n: int = Field(default=3, ge=1, description="Leads per company in the campaign.")
-
-    @property
-    def report_file(self) -> Path:
-        return Path(self.report_path) if self.report_path else report_beside(Path(self.path))
-
-    def write_csv(self, rows: pd.DataFrame) -> Path:
-        target = Path(self.path)
-        with _replaced_atomically(target) as stream:
-            neutralise_formulas(rows).to_csv(stream, index=False)
-        return target
-
-    def write_report(self, page: str) -> Path:
-        target = self.report_file
-        with _replaced_atomically(target) as stream:
-            stream.write(page)
-        return target
+def shared_evaluator_choice(clients: Mapping[str, Client]) -> str:
+    """The evaluator the definitions configure: the clients' common choice, else `auto` (a
+    client's own choice is applied per run by `evaluator_for`)."""
+    choices = {client.settings.evaluator for client in clients.values()}
+    return choices.pop() if len(choices) == 1 else "auto"
 
 
-@contextmanager
-def _replaced_atomically(target: Path) -> Iterator[TextIO]:
-    """Written beside the target and renamed into place: readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        # mkstemp makes the file private; the campaign and the report are for the team.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def evaluator_for(choice: str, configured: LeadEvaluator) -> LeadEvaluator:
+    """The evaluator of a client that chose `choice` (rules, groq, auto), given the one the
+    definitions configured for every client."""
+    if choice == "rules" and configured.evaluator_name != EVALUATOR_RULES:
+        return RulesEvaluator(selected_because="the client's evaluator: rules")
+    if choice == "groq" and configured.evaluator_name != EVALUATOR_MODEL:
+        raise ValueError(f"the client's evaluator is groq, but {GROQ_KEY_VARIABLE} is unset")
+    return configured
 
 
-# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+class WarehouseReader(ConfigurableResource):
+    """Reads back what earlier runs stored (a scoped evaluation keeps the other companies'
+    rows)."""
+
+    location: str = Field(description="DuckDB file or PostgreSQL URL (an EnvVar: no secret).")
+    schema_: str = Field(alias="schema", description="Schema of the tables.")
+
+    def client_rows(self, table: str, client: str, columns: Sequence[str]) -> pd.DataFrame:
+        return Warehouse(self.location, self.schema_).client_rows(table, client, columns)
 
 
-def neutralise_formulas(rows: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as formulas get a leading apostrophe, which the
-    spreadsheet hides: a human reads the same text, nothing is executed (OWASP guidance)."""
-    safe = rows.copy()
-    for column in safe.columns:
-        if safe[column].dtype == object:
-            safe[column] = safe[column].map(
-                lambda value: (
-                    f"'{value}"
-                    if isinstance(value, str) and value.startswith(_FORMULA_STARTS)
-                    else value
-                )
-            )
-    return safe
+def warehouse_reader(settings: Settings) -> WarehouseReader:
+    return WarehouseReader(location=warehouse_config(settings), schema=settings.warehouse_schema)
 
 
 class ExpertLabels(ConfigurableResource):
-    """An expert's rankings and the quality floors below which the quality check warns."""
+    """How the quality check scores a client's expert labels, and the floors below which it
+    warns (the labels file is the client's, `ClientConfig.labels`)."""
 
-    path: str = Field(description="Expert labels CSV (Full Name, Title, Company, ..., Rank).")
     k: int = Field(default=3, ge=1, description="Depth of NDCG@k and precision@k.")
     min_ndcg_at_k: float = Field(default=0.90, description="Warn below this NDCG@k.")
     min_precision_at_k: float = Field(default=0.95, description="Warn below this precision@k.")

@@ -10,12 +10,15 @@ from typing import Any
 
 from dagster import DagsterEventType, DagsterInstance
 
+from pipeline.orchestration.clients import DEFAULT_CLIENT
+from pipeline.orchestration.partitions import client_of_run
 from pipeline.storage.stores import Warehouse, create_tables
 
 RUN_STATS_TABLE = "run_stats"
 TRIGGER_TAG = "persona_ranker/trigger"
 _COLUMNS = (
     "run_id varchar primary key",
+    "client varchar not null",
     "job varchar not null",
     "status varchar not null",
     "trigger varchar not null",
@@ -29,6 +32,10 @@ _COLUMNS = (
     "tokens integer",
     "usd double precision",
 )
+
+
+# Runs recorded before clients existed were the one client's, `default`.
+_CLIENT_COLUMN_FOR_OLDER_STATS = "client varchar default 'default'"
 
 
 def trigger_of(tags: Mapping[str, str]) -> str:
@@ -51,6 +58,7 @@ def run_stats_row(instance: DagsterInstance, run_id: str) -> dict[str, Any]:
     tokens = evaluations.get("prompt_tokens", 0) + evaluations.get("completion_tokens", 0)
     return {
         "run_id": run_id,
+        "client": client_of_run(run.tags) or DEFAULT_CLIENT,
         "job": run.job_name,
         "status": run.status.value,
         "trigger": trigger_of(run.tags),
@@ -100,6 +108,10 @@ class RunStatsStore:
         mark = self.warehouse.placeholder
         with self.warehouse.transaction() as cursor:
             create_tables(cursor, self.warehouse.schema, {RUN_STATS_TABLE: _COLUMNS})
+            cursor.execute(
+                f"alter table {self._table} add column if not exists "
+                f"{_CLIENT_COLUMN_FOR_OLDER_STATS}"
+            )
             cursor.execute(f"delete from {self._table} where run_id = {mark}", [row["run_id"]])
             cursor.execute(
                 f"insert into {self._table} ({', '.join(row)}) "

@@ -10,6 +10,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
 
+ENV_CLIENTS = "PERSONA_RANKER_CLIENTS"
 ENV_LEADS = "PERSONA_RANKER_LEADS"
 ENV_SHEET = "PERSONA_RANKER_SHEET"
 ENV_COLUMNS = "PERSONA_RANKER_COLUMNS"
@@ -30,6 +31,8 @@ ENV_GROQ_MODEL = "PERSONA_RANKER_GROQ_MODEL"
 ENV_GROQ_TIER = "PERSONA_RANKER_GROQ_TIER"
 ENV_GROQ_BATCH_SIZE = "PERSONA_RANKER_GROQ_BATCH_SIZE"
 ENV_GROQ_CONFIG = "PERSONA_RANKER_GROQ_CONFIG"
+# The password `grant-reader` gives a role it creates (none when unset).
+ENV_READER_PASSWORD = "PERSONA_RANKER_READER_PASSWORD"
 # Read by the groq SDK as well: the key, and the server root (GROQ_BASE_URL).
 GROQ_KEY_VARIABLE = "GROQ_API_KEY"
 
@@ -40,6 +43,8 @@ DUCKDB_SCHEMA = "persona_ranker"
 # Where analysts look first: `select ... from ranked_leads` works without a search_path.
 POSTGRES_SCHEMA = "public"
 DEFAULT_MODEL = "openai/gpt-oss-120b"
+# Read when present: an agency's clients (pipeline.orchestration.clients).
+DEFAULT_CLIENTS_FILE = DATA_DIR / "clients.yaml"
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,11 @@ class Settings:
     export_path: Path = DATA_DIR / "exports" / "campaign.csv"
     # The HTML report of each run; beside the campaign file (report.html) when unset.
     report_path: Path | None = None
-    # Expert rankings the quality check and `persona-ranker eval` score against.
-    labels_path: Path = DATA_DIR / "eval_dev.csv"
+    # Expert rankings the quality check and `persona-ranker eval` score against (none: the
+    # quality check reports quality unmeasured).
+    labels_path: Path | None = DATA_DIR / "eval_dev.csv"
+    # The agency's clients file; none: one client, `default`, from these settings.
+    clients_path: Path | None = None
     # Prices per model and rate limits per tier of the Groq account.
     groq_config_path: Path = DATA_DIR / "groq.yaml"
     # New lead files dropped here are merged into the lead base by the inbox sensor.
@@ -103,6 +111,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         settings = cls()
         overrides: dict[str, object] = {}
+        if DEFAULT_CLIENTS_FILE.is_file():
+            overrides["clients_path"] = DEFAULT_CLIENTS_FILE
         for variable, field in (
             (ENV_LEADS, "leads_path"),
             (ENV_PERSONA, "persona_path"),
@@ -112,6 +122,7 @@ class Settings:
             (ENV_LABELS, "labels_path"),
             (ENV_GROQ_CONFIG, "groq_config_path"),
             (ENV_INBOX, "inbox_path"),
+            (ENV_CLIENTS, "clients_path"),
         ):
             if environ.get(variable):
                 overrides[field] = Path(environ[variable]).expanduser().resolve()

@@ -7,7 +7,6 @@ import re
 import pandas as pd
 
 from pipeline.leads.companies import is_same_company
-from pipeline.leads.shards import shard_of
 from pipeline.leads.text import normalize_text
 from pipeline.persona.sizing import size_band
 from pipeline.persona.spec import Persona
@@ -24,8 +23,7 @@ def split_values(joined: str) -> frozenset[str]:
 
 
 def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
-    """Adds the company's shard and what sizing and titles say to distinct leads (the file
-    reader sets repeats aside).
+    """Adds what sizing and titles say to distinct leads (the file reader sets repeats aside).
 
     Work is done once per distinct employee range and per distinct title: files repeat both.
     """
@@ -36,9 +34,6 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     }
     profiles = {title: parse_title(title, persona) for title in leads["lead_job_title"].unique()}
     out = leads.copy()
-    out["company_shard"] = out["company_key"].map(
-        {key: shard_of(key) for key in out["company_key"].unique()}
-    )
     out["size_band"] = out["account_employee_range"].map(bands)
     titles = out["lead_job_title"]
     out["title_role"] = titles.map({t: p.role_text for t, p in profiles.items()})

@@ -15,8 +15,6 @@ from pipeline.ranking.rules import evaluate_title
 EVALUATION_COLUMNS: tuple[str, ...] = (
     "lead_id",
     "company_key",
-    # The evaluations' partition (pipeline.leads.shards).
-    "company_shard",
     "relevance_score",
     "is_relevant",
     "reasoning",
@@ -82,7 +80,6 @@ def judge_with_rules(
         {
             "lead_id": leads["lead_id"].to_numpy(),
             "company_key": leads["company_key"].to_numpy(),
-            "company_shard": leads["company_shard"].to_numpy(),
             "relevance_score": pd.array([v.relevance_score for v in rows], dtype="int64"),
             "is_relevant": pd.array([v.is_relevant for v in rows], dtype="bool"),
             "reasoning": [v.reasoning for v in rows],

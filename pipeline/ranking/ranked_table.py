@@ -31,7 +31,6 @@ RANKED_LEADS_COLUMNS: tuple[str, ...] = (
     "ladder_rung",
     "persona_fingerprint",
     "source_file",
-    "company_shard",
 )
 
 CAMPAIGN_COLUMNS: tuple[str, ...] = (
@@ -98,7 +97,7 @@ def campaign_rows(ranked: pd.DataFrame, top_n: int) -> pd.DataFrame:
 
 
 class MissingEvaluationsError(RuntimeError):
-    """Some current leads have no evaluation: their shards were never run."""
+    """Some current leads have no evaluation: the client's evaluations were never run."""
 
 
 def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame:
@@ -107,9 +106,8 @@ def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.
     Evaluations of leads no longer in the lead base are ignored, so a company that left the
     base keeps no ranks.
     """
-    evaluation_columns = [
-        c for c in evaluations.columns if c not in ("company_key", "company_shard")
-    ]
+    # Stored evaluations carry their client, as the enriched leads do.
+    evaluation_columns = [c for c in evaluations.columns if c not in ("company_key", "client")]
     merged = enriched.merge(
         evaluations[evaluation_columns], on="lead_id", how="left", validate="one_to_one"
     )
@@ -119,7 +117,7 @@ def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.
         shown = ", ".join(companies[:10]) + (" ..." if len(companies) > 10 else "")
         raise MissingEvaluationsError(
             f"{len(missing)} lead(s) at {len(companies)} compan(ies) have no evaluation "
-            f"({shown}); materialize lead_evaluations for their shards first"
+            f"({shown}); materialize the client's lead_evaluations first"
         )
     merged = merged.astype(
         {

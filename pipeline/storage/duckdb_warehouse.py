@@ -44,8 +44,9 @@ class _AtomicDuckDbClient(DuckDbClient):
         if not columns:
             return
         if written_under_older_partitioning(table_slice, columns):
+            # Dropped, not emptied: its columns were made for the older layout.
             context.log.warning(older_partitioning_message(table_slice))
-            connection.execute(f'delete from "{table_slice.schema}"."{table_slice.table}"')
+            connection.execute(f'drop table "{table_slice.schema}"."{table_slice.table}"')
             return
         DuckDbClient.delete_table_slice(context, table_slice, connection)
 
@@ -128,7 +129,7 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
 
 def create_views(connection: Any, table_slice: TableSlice) -> None:
     """The analysts' views over a table, in the transaction that wrote it."""
-    for statement in view_statements(table_slice.schema, table_slice.table):
+    for statement in view_statements(table_slice.schema, table_slice.table, postgres=False):
         connection.execute(statement)
 
 

@@ -9,7 +9,7 @@ from dagster._core.storage.db_io_manager import TableSlice
 
 def written_under_older_partitioning(table_slice: TableSlice, columns: Iterable[str]) -> bool:
     """True when the table lacks a column the asset is now partitioned by: its rows were
-    partitioned another way (the evaluations by company, before company shards), so no
+    partitioned another way (by company shard, or not at all, before clients), so no
     partition of the new layout can address them."""
     present = set(columns)
     return any(
@@ -20,7 +20,7 @@ def written_under_older_partitioning(table_slice: TableSlice, columns: Iterable[
 
 def older_partitioning_message(table_slice: TableSlice) -> str:
     return (
-        f"{table_slice.schema}.{table_slice.table} was partitioned another way by an older "
-        "version: its rows are replaced by this run's; shards this run does not cover are "
-        "evaluated again by the next full run (model answers come from the cache)"
+        f"{table_slice.schema}.{table_slice.table} was written by an older version without "
+        "clients: it is made again, holding this run's client; every other client's rows "
+        "come back with its next run (model answers come from the cache)"
     )

@@ -36,14 +36,17 @@ from pipeline.storage.layout_migration import (
     older_partitioning_message,
     written_under_older_partitioning,
 )
+from pipeline.storage.reader_access import row_security_applies, secure_new_relations
 from pipeline.storage.transactions import committing
 from pipeline.storage.views import view_statements
 
-# Tables with one row per lead: `lead_id` is their primary key.
+# Tables with one row per lead of a client: (`client`, `lead_id`) is their primary key (the
+# same person may be a lead of two clients).
 PRIMARY_KEYED_TABLES = frozenset(
     {"enriched_leads", "lead_evaluations", "ranked_leads", "campaign_export"}
 )
-INDEXED_COLUMNS = ("company_key", "company_shard", "company_rank")
+PRIMARY_KEY = ("client", "lead_id")
+INDEXED_COLUMNS = ("client", "company_key", "company_rank")
 _NULL = r"\N"
 _CONNECT_TIMEOUT_S = 10
 # psycopg2 type codes (PostgreSQL OIDs) read back into the dtypes DuckDB gives.
@@ -89,6 +92,15 @@ def pg_transaction(url: str) -> Iterator[Any]:
     raises."""
     with committing(connect(url)) as connection, connection.cursor() as cursor:
         yield cursor
+
+
+def ensure_schema(cursor: Any, schema: str) -> None:
+    """Creates the schema when missing. Looked up first: `create schema if not exists` needs
+    the right to create schemas in the database even when the schema exists, which the owner
+    of a schema made for it by an administrator need not have."""
+    cursor.execute("select 1 from pg_namespace where nspname = %s", [schema])
+    if cursor.fetchone() is None:
+        cursor.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
 
 
 def table_columns(cursor: Any, schema: str, table: str) -> list[str]:
@@ -151,9 +163,7 @@ class PostgresClient(DbClient):
     def ensure_schema_exists(
         context: OutputContext, table_slice: TableSlice, connection: Any
     ) -> None:
-        connection.execute(
-            sql.SQL("create schema if not exists {}").format(sql.Identifier(table_slice.schema))
-        )
+        ensure_schema(connection, table_slice.schema)
 
     @staticmethod
     def delete_table_slice(
@@ -163,8 +173,10 @@ class PostgresClient(DbClient):
         if not columns:
             return
         if written_under_older_partitioning(table_slice, columns):
+            # Dropped, not emptied: its key and indexes were made for the older layout. Its
+            # views go with it and are made again after the write.
             context.log.warning(older_partitioning_message(table_slice))
-            connection.execute(sql.SQL("delete from {}").format(_identifier(table_slice)))
+            connection.execute(sql.SQL("drop table {} cascade").format(_identifier(table_slice)))
             return
         where, parameters = _partition_filter(table_slice.partition_dimensions)
         connection.execute(
@@ -227,6 +239,34 @@ def copy_text(frame: pd.DataFrame) -> io.StringIO:
     return io.StringIO("\n".join(lines) + ("\n" if lines else ""))
 
 
+def copy_rows(cursor: Any, table_slice: TableSlice, frame: pd.DataFrame) -> None:
+    """The rows into the table by COPY. PostgreSQL refuses COPY into a table whose row-level
+    security applies to the writer (readers were granted, `reader_access`): the rows are then
+    copied into a temporary table and inserted from it, which the policies check."""
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    if not row_security_applies(cursor, table_slice.schema, table_slice.table):
+        cursor.copy_expert(
+            sql.SQL("copy {} ({}) from stdin").format(_identifier(table_slice), columns),
+            copy_text(frame),
+        )
+        return
+    staging = sql.Identifier(f"staging_{table_slice.table}")
+    cursor.execute(
+        sql.SQL("create temporary table {} (like {}) on commit drop").format(
+            staging, _identifier(table_slice)
+        )
+    )
+    cursor.copy_expert(
+        sql.SQL("copy {} ({}) from stdin").format(staging, columns), copy_text(frame)
+    )
+    cursor.execute(
+        sql.SQL("insert into {} ({}) select {} from {}").format(
+            _identifier(table_slice), columns, columns, staging
+        )
+    )
+    cursor.execute(sql.SQL("drop table {}").format(staging))
+
+
 class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
     """pandas DataFrames in and out of PostgreSQL."""
 
@@ -237,26 +277,21 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
     ) -> None:
-        table = _identifier(table_slice)
         if not table_exists(connection, table_slice.schema, table_slice.table):
             self._create_table(connection, table_slice, obj)
         else:
             self._add_new_columns(connection, table_slice, obj)
         if not obj.empty:
-            connection.copy_expert(
-                sql.SQL("copy {} ({}) from stdin").format(
-                    table, sql.SQL(", ").join(sql.Identifier(c) for c in obj.columns)
-                ),
-                copy_text(obj),
-            )
+            copy_rows(connection, table_slice, obj)
         counts = (
             TableMetadataSet(partition_row_count=len(obj), storage_kind="postgres")
             if context.has_partition_key
             else TableMetadataSet(row_count=len(obj), storage_kind="postgres")
         )
         context.add_output_metadata(dict(counts))
-        for statement in view_statements(table_slice.schema, table_slice.table):
+        for statement in view_statements(table_slice.schema, table_slice.table, postgres=True):
             connection.execute(statement)
+        secure_new_relations(connection, table_slice.schema)
 
     def load_input(
         self, context: InputContext, table_slice: TableSlice, connection: Any
@@ -281,8 +316,12 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
             sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(_postgres_type(dtype)))
             for name, dtype in frame.dtypes.items()
         ]
-        if table_slice.table in PRIMARY_KEYED_TABLES and "lead_id" in frame.columns:
-            definitions.append(sql.SQL("primary key ({})").format(sql.Identifier("lead_id")))
+        if table_slice.table in PRIMARY_KEYED_TABLES and set(PRIMARY_KEY) <= set(frame.columns):
+            definitions.append(
+                sql.SQL("primary key ({})").format(
+                    sql.SQL(", ").join(map(sql.Identifier, PRIMARY_KEY))
+                )
+            )
         connection.execute(
             sql.SQL("create table {} ({})").format(
                 _identifier(table_slice), sql.SQL(", ").join(definitions)

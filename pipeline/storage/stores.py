@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import psycopg2
 
 from pipeline.storage.duckdb_warehouse import transaction as duckdb_transaction
-from pipeline.storage.postgres_warehouse import pg_transaction, psycopg2_dsn, redact
+from pipeline.storage.postgres_warehouse import (
+    ensure_schema,
+    frame_from_cursor,
+    pg_transaction,
+    psycopg2_dsn,
+    redact,
+)
+from pipeline.storage.reader_access import secure_new_relations
+from pipeline.storage.views import quoted
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg2://")
 # The advisory lock id under which the project creates its PostgreSQL tables.
@@ -63,6 +73,25 @@ class Warehouse:
                 f"cannot open the warehouse {self.label()}: {reason}"
             ) from None
 
+    def client_rows(self, table: str, client: str, columns: Sequence[str]) -> pd.DataFrame:
+        """One client's rows of a table written by the assets; empty when the table or its
+        client column does not exist yet."""
+        with self.transaction() as cursor:
+            cursor.execute(
+                "select column_name from information_schema.columns "
+                f"where table_schema = {self.placeholder} and table_name = {self.placeholder}",
+                [self.schema, table],
+            )
+            present = {row[0] for row in cursor.fetchall()}
+            if "client" not in present or not set(columns) <= present:
+                return pd.DataFrame(columns=list(columns))
+            cursor.execute(
+                f"select {', '.join(map(quoted, columns))} "
+                f"from {quoted(self.schema)}.{quoted(table)} where client = {self.placeholder}",
+                [client],
+            )
+            return frame_from_cursor(cursor) if self.is_postgres else cursor.df()
+
     def label(self) -> str:
         """For messages: the file, or the URL without its password, and the schema."""
         where = redact(self.location) if self.is_postgres else self.location
@@ -76,6 +105,10 @@ def create_tables(cursor: Any, schema: str, tables: dict[str, tuple[str, ...]]) 
         # PostgreSQL's "if not exists" is not safe against a concurrent create: two processes
         # starting on a new schema would both try. They take turns for the transaction.
         cursor.execute("select pg_advisory_xact_lock(%s)", [_CREATE_TABLES_LOCK])
-    cursor.execute(f'create schema if not exists "{schema}"')
+        ensure_schema(cursor, schema)
+    else:
+        cursor.execute(f'create schema if not exists "{schema}"')
     for table, columns in tables.items():
         cursor.execute(f'create table if not exists "{schema}"."{table}" ({", ".join(columns)})')
+    if isinstance(cursor, psycopg2.extensions.cursor):
+        secure_new_relations(cursor, schema)
