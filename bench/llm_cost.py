@@ -59,6 +59,8 @@ class Outcome:
     stopped_by: str = ""
     # Leads the rules left to the model (the seed design sends every lead).
     sent_to_model: int = 0
+    # The limiter's prompt count before sending, against the server's (prompt_tokens).
+    estimated_prompt_tokens: int = 0
 
     def as_dict(self, limits: RateLimits, minute_s: float) -> dict[str, object]:
         tokens = self.usage.prompt_tokens + self.usage.completion_tokens
@@ -96,9 +98,13 @@ def chat_for(server: MockGroq, config: GroqConfig, limits: RateLimits, minute_s:
     )
 
 
-def ours(leads: pd.DataFrame, persona: Persona, chat: GroqChat, store: LlmStore) -> Outcome:
+def ours(
+    leads: pd.DataFrame, persona: Persona, chat: GroqChat, store: LlmStore, concurrency: int = 1
+) -> Outcome:
     started = time.monotonic()
-    evaluator = HybridEvaluator(persona, chat, store, "bench", batch_size=40, log=lambda _: None)
+    evaluator = HybridEvaluator(
+        persona, chat, store, "bench", batch_size=40, log=lambda _: None, concurrency=concurrency
+    )
     _, stats = evaluator.evaluate(leads, datetime.now(UTC))
     return Outcome(
         len(leads),
@@ -107,6 +113,7 @@ def ours(leads: pd.DataFrame, persona: Persona, chat: GroqChat, store: LlmStore)
         stats.usd,
         time.monotonic() - started,
         sent_to_model=stats.sent_to_model,
+        estimated_prompt_tokens=stats.estimated_prompt_tokens,
     )
 
 

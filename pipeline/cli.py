@@ -146,6 +146,15 @@ def _parser() -> argparse.ArgumentParser:
     mock.add_argument(
         "--faults", default="", help=f"comma list injected first: {', '.join(FAULTS)}"
     )
+    mock.add_argument(
+        "--latency", type=float, default=0.0, help="seconds each answered call takes (0)"
+    )
+    mock.add_argument(
+        "--latency-per-token",
+        type=float,
+        default=0.0,
+        help="and seconds per output token, reasoning included (0)",
+    )
     return parser
 
 
@@ -418,7 +427,13 @@ def mock_groq(args: argparse.Namespace) -> int:
     faults = [fault for fault in args.faults.split(",") if fault]
     server = MockGroq(
         persona,
-        MockSettings(limits, minute_s=args.minute_seconds, disagreement=args.disagreement),
+        MockSettings(
+            limits,
+            minute_s=args.minute_seconds,
+            disagreement=args.disagreement,
+            latency_s=args.latency,
+            latency_per_output_token_s=args.latency_per_token,
+        ),
         port=args.port,
     )
     server.queue_faults(faults)

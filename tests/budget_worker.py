@@ -28,6 +28,7 @@ def main() -> None:
         config_path=job["config_path"],
         warehouse=job["warehouse"],
         warehouse_schema=job["schema"],
+        concurrency=job["concurrency"],
         batch_size=2,
         minute_s=job["minute_s"],
         backoff_s=0.05,

@@ -80,3 +80,10 @@ def test_the_llm_scale_projection_multiplies_a_measured_run() -> None:
     assert measured["calls"] >= measured["sent_to_model"] / 40
     assert projected["calls"] >= 10 * measured["calls"]
     assert projected["output_tokens"] == round(10 * measured["output_tokens"])
+    # The same leads one call at a time: the same calls and tokens, none refused.
+    serial = report["one_at_a_time"]
+    assert (serial["concurrency"], serial["most_in_flight"]) == (1, 1)
+    assert measured["concurrency"] == 8 and measured["most_in_flight"] > 1
+    assert serial["calls"] == measured["calls"]
+    assert serial["server_refusals"] == 0
+    assert measured["prompt_estimate_error"] == 0.0

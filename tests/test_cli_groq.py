@@ -101,7 +101,13 @@ def test_a_run_killed_half_way_does_not_pay_again_for_finished_batches(
 ) -> None:
     server = groq_server(slow_s=60.0)
     server.queue_faults(["ok", "ok", "slow"])
-    env = cli_env(tmp_path, server.base_url, PERSONA_RANKER_GROQ_BATCH_SIZE="10")
+    # One call at a time, so that the third call is the one left hanging.
+    env = cli_env(
+        tmp_path,
+        server.base_url,
+        PERSONA_RANKER_GROQ_BATCH_SIZE="10",
+        PERSONA_RANKER_GROQ_CONCURRENCY="1",
+    )
     doomed = subprocess.Popen(
         run_args(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
     )

@@ -63,6 +63,8 @@ class Harness:
         timeout_s: float = 10.0,
         batch_size: int = BATCH,
         persona: Persona | None = None,
+        concurrency: int = 1,
+        log: Callable[[str], None] = lambda _: None,
     ) -> tuple[pd.DataFrame, ModelStats]:
         client = groq.Groq(
             api_key="test-key", base_url=self.server.base_url, timeout=timeout_s, max_retries=0
@@ -76,7 +78,13 @@ class Harness:
             backoff_s=0.01,
         )
         evaluator = HybridEvaluator(
-            persona or self.persona, chat, self.store, "run-1", batch_size, log=lambda _: None
+            persona or self.persona,
+            chat,
+            self.store,
+            "run-1",
+            batch_size,
+            log=log,
+            concurrency=concurrency,
         )
         with client:
             return evaluator.evaluate(leads, datetime.now(UTC))
@@ -241,21 +249,26 @@ def test_an_unknown_model_stops_the_run(harness: Harness, leads: pd.DataFrame) -
         harness.evaluate(leads, model="llama-3.3-70b")
 
 
+@pytest.mark.parametrize("concurrency", [1, 8])
 def test_no_minute_exceeds_the_limits(
     groq_server: Callable[..., MockGroq],
     tmp_path: Path,
     persona: Persona,
     config: GroqConfig,
     leads: pd.DataFrame,
+    concurrency: int,
 ) -> None:
-    """A time-scaled minute (1 s) with limits that force waiting: the server, which enforces
-    the same limits, never has to refuse, and no window of a minute holds more than allowed."""
+    """A time-scaled minute (1 s) with limits that force waiting, one call or eight in
+    flight: the server, which enforces the same limits, never has to refuse, and no window of
+    a minute holds more than allowed."""
     limits = RateLimits(
         requests_per_minute=4, tokens_per_minute=5000, requests_per_day=1000, tokens_per_day=10**6
     )
-    server = groq_server(limits=limits, minute_s=1.0, disagreement=0.0)
+    server = groq_server(limits=limits, minute_s=1.0, disagreement=0.0, latency_s=0.2)
     harness = Harness(server, tmp_path / "w.duckdb", persona, config)
-    _, stats = harness.evaluate(leads, limits=limits, minute_s=1.0, batch_size=8)
+    _, stats = harness.evaluate(
+        leads, limits=limits, minute_s=1.0, batch_size=8, concurrency=concurrency
+    )
     served = server.served()
     assert stats.calls == len(served) >= 10
     assert {request.status for request in served} == {200}
@@ -291,3 +304,41 @@ def test_the_model_judges_each_lead_on_its_rung_and_the_ladder_orders_the_compan
         evaluations.loc[by_model, "relevance_score"].to_numpy()
         != rules.loc[by_model, "relevance_score"].to_numpy()
     ).any()
+
+
+def test_calls_in_flight_together_give_the_same_evaluations(
+    groq_server: Callable[..., MockGroq],
+    tmp_path: Path,
+    persona: Persona,
+    config: GroqConfig,
+    leads: pd.DataFrame,
+) -> None:
+    """A model that takes 0.3 s a call: with eight in flight the server answers several at
+    once, and the evaluations are exactly those of one call at a time, whatever order the
+    calls finished in; a progress line follows every call."""
+    results = {}
+    for concurrency in (1, 8):
+        server = groq_server(disagreement=0.5, latency_s=0.3)
+        harness = Harness(server, tmp_path / f"w{concurrency}.duckdb", persona, config)
+        lines: list[str] = []
+        evaluations, stats = harness.evaluate(
+            leads, batch_size=5, concurrency=concurrency, log=lines.append
+        )
+        results[concurrency] = (evaluations, stats, server.most_in_flight(), lines)
+    serial, serial_stats, serial_most, _ = results[1]
+    parallel, parallel_stats, parallel_most, lines = results[8]
+    assert (serial_most, parallel_stats.concurrency) == (1, 8)
+    assert 1 < parallel_most <= 8
+    assert parallel_stats.calls == serial_stats.calls >= 10
+    columns = ["lead_id", "relevance_score", "is_relevant", "reasoning", "ladder_rung"]
+    pd.testing.assert_frame_equal(
+        parallel[columns].sort_values("lead_id").reset_index(drop=True),
+        serial[columns].sort_values("lead_id").reset_index(drop=True),
+    )
+    progress = [line for line in lines if line.startswith("model calls ")]
+    assert len(progress) == parallel_stats.calls
+    assert progress[-1].startswith(f"model calls {parallel_stats.calls}/{parallel_stats.calls}:")
+    assert (
+        f"{parallel_stats.sent_to_model}/{parallel_stats.sent_to_model} leads judged"
+        in (progress[-1])
+    )

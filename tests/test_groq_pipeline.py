@@ -100,7 +100,8 @@ def test_the_daily_cap_fails_the_step_cleanly_and_keeps_the_previous_evaluations
     server: MockGroq, instance: DagsterInstance, tmp_path: Path
 ) -> None:
     assert run_job(settings_for(tmp_path, evaluator="rules"), instance).success
-    settings = settings_for(tmp_path)
+    # One call at a time: which call meets the cap is then fixed.
+    settings = replace(settings_for(tmp_path), groq_concurrency=1)
     before = query(settings, "select * from $schema.lead_evaluations order by lead_id")
     server.queue_faults(["ok", "429_daily"])
     stopped = run_job(settings, instance)
@@ -164,3 +165,22 @@ def test_clients_share_the_cache_where_persona_and_lead_are_the_same_and_pay_apa
         "first": calls["first"],
         "hr": calls["hr"],
     }
+
+
+def test_the_run_log_shows_progress_after_every_call(
+    server: MockGroq, instance: DagsterInstance, tmp_path: Path
+) -> None:
+    settings = replace(settings_for(tmp_path), groq_tier="developer", groq_batch_size=10)
+    result = run_job(settings, instance)
+    assert result.success
+    usage = evaluation_metadata(result)
+    lines = [
+        record.user_message
+        for record in instance.all_logs(result.run_id)
+        if record.user_message.startswith("model calls ")
+    ]
+    assert len(lines) == usage["calls"] >= 5
+    assert lines[-1].startswith(f"model calls {usage['calls']}/{usage['calls']}:")
+    assert "ETA" in lines[0] and "waited in the limiter" in lines[0]
+    assert usage["concurrency"] == 8, "the developer tier's default"
+    assert "limiter_wait_s" in usage

@@ -46,8 +46,11 @@ def config_with_test_tier(tmp_path: Path, limits: RateLimits) -> Path:
     return path
 
 
-def run_two_workers(server: MockGroq, tmp_path: Path, warehouses: list[str], schema: str):
-    """Starts both processes at the same moment; their JSON figures."""
+def run_two_workers(
+    server: MockGroq, tmp_path: Path, warehouses: list[str], schema: str, concurrency: int = 1
+):
+    """Starts both processes at the same moment, each with `concurrency` calls in flight;
+    their JSON figures."""
     start_at = time.time() + 3.0  # both have imported everything by then
     workers = [
         subprocess.Popen(
@@ -63,6 +66,7 @@ def run_two_workers(server: MockGroq, tmp_path: Path, warehouses: list[str], sch
                         "schema": schema,
                         "minute_s": MINUTE_S,
                         "start_at": start_at,
+                        "concurrency": concurrency,
                     }
                 ),
             ],
@@ -93,8 +97,11 @@ def busiest_window(served: list[ServedRequest]) -> tuple[int, int]:
 def test_two_processes_sharing_the_budget_in_postgres_stay_within_the_limits(
     groq_server: Callable[..., MockGroq], tmp_path: Path, pg_schema: str, limits: RateLimits
 ) -> None:
+    """Eight calls in flight in each process: every one admitted by the shared budget."""
     server = groq_server(limits=limits, minute_s=MINUTE_S, disagreement=0.0)
-    figures = run_two_workers(server, tmp_path, [POSTGRES_URL, POSTGRES_URL], pg_schema)
+    figures = run_two_workers(
+        server, tmp_path, [POSTGRES_URL, POSTGRES_URL], pg_schema, concurrency=8
+    )
     served = server.served()
     # Both really spent at once: each made calls, and their calls interleave.
     assert all(figure["calls"] >= 10 for figure in figures)

@@ -4,50 +4,21 @@ The answers come from the persona's rules, so a run against the server yields a 
 ranking; a configurable share of leads is moved by a few points, deterministically, so the
 model path visibly differs from the rules path.
 
-Token counts approximate Groq's billing without a tokenizer (none can be downloaded here):
-words split like the o200k pre-tokenizer (letters, digits in groups of three, punctuation
-runs), a long word costing one token per six letters, plus the chat-format overhead of each
-message and the JSON schema, which gpt-oss reads as part of the prompt.
+Tokens are counted with the o200k encoding and gpt-oss's Harmony framing
+(`pipeline.llm.tokens`), the count the evaluator's rate limiter makes before sending.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
 from dataclasses import dataclass
 
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import parse_title
 from pipeline.ranking.rules import evaluate_title
 
-_PIECE = re.compile(r"[^\W\d_]+|\d{1,3}|[^\w\s]+|_+|\n+")
-_TOKENS_PER_MESSAGE = 4
-# Harmony's fixed header (system preamble, reasoning level, channel markers).
-_TOKENS_PER_REQUEST = 30
 _REASON_WORDS = 8
-
-
-def count_tokens(text: str) -> int:
-    tokens = 0
-    for piece in _PIECE.findall(text):
-        if piece[0].isalpha():
-            tokens += math.ceil(len(piece) / 6)
-        elif piece[0] == "\n" or piece[0].isdigit():
-            tokens += 1
-        else:
-            tokens += math.ceil(len(piece) / 2)
-    return tokens
-
-
-def prompt_tokens(messages: list[dict[str, str]], response_format: object) -> int:
-    schema = json.dumps(response_format, separators=(",", ":")) if response_format else ""
-    return (
-        _TOKENS_PER_REQUEST
-        + sum(_TOKENS_PER_MESSAGE + count_tokens(m.get("content") or "") for m in messages)
-        + count_tokens(schema)
-    )
 
 
 @dataclass(frozen=True)

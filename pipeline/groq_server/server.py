@@ -24,12 +24,11 @@ from typing import Any
 
 from pipeline.groq_server.model import (
     answer_json,
-    count_tokens,
     leads_in,
-    prompt_tokens,
     score_leads,
 )
 from pipeline.llm.ratelimit import RateLimits
+from pipeline.llm.tokens import chat_prompt_tokens, prefix_tokens, text_tokens
 from pipeline.persona.spec import Persona
 
 COMPLETIONS_PATH = "/openai/v1/chat/completions"
@@ -65,6 +64,10 @@ class MockSettings:
     reasoning_tokens_per_call: int = 64
     reasoning_tokens_per_lead: int = 4
     slow_s: float = 5.0
+    # A model that takes time, as a real one does: seconds per answered call, plus seconds per
+    # output token (reasoning included). Requests are served in parallel, like Groq's.
+    latency_s: float = 0.0
+    latency_per_output_token_s: float = 0.0
     faults: list[str] = field(default_factory=list)
 
 
@@ -183,6 +186,9 @@ class MockGroq:
         self._served: list[ServedRequest] = []
         self._seen_prefixes: set[str] = set()
         self._started = time.monotonic()
+        # Requests being answered now, and the most there ever were at once.
+        self._in_flight = 0
+        self._most_in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -225,9 +231,25 @@ class MockGroq:
         with self._lock:
             self._faults.clear()
             self._served.clear()
+            self._most_in_flight = 0
+
+    def most_in_flight(self) -> int:
+        """The most chat completion requests this server was answering at once."""
+        with self._lock:
+            return self._most_in_flight
 
     def complete(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Status, headers and JSON body for one chat completion request."""
+        with self._lock:
+            self._in_flight += 1
+            self._most_in_flight = max(self._most_in_flight, self._in_flight)
+        try:
+            return self._complete(body)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _complete(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         problem = _request_problem(body)
         if problem:
             return _error(HTTPStatus.BAD_REQUEST, problem, "invalid_request_error")
@@ -251,16 +273,16 @@ class MockGroq:
             time.sleep(self.settings.slow_s)
         scored = score_leads(leads, self.persona, self.settings.disagreement)
         content = _apply_content_fault(fault, answer_json(scored), scored)
-        prompt = prompt_tokens(messages, body.get("response_format"))
+        prompt = chat_prompt_tokens(messages, body.get("response_format"))
         prefix = json.dumps([messages[0], body.get("response_format")], sort_keys=True)
         reasoning = (
             self.settings.reasoning_tokens_per_call
             + self.settings.reasoning_tokens_per_lead * len(leads)
         )
-        completion = count_tokens(content) + reasoning
+        completion = text_tokens(content) + reasoning
         with self._lock:
             cached = (
-                prompt_tokens(messages[:1], body.get("response_format"))
+                prefix_tokens(messages[:1], body.get("response_format"))
                 if prefix in self._seen_prefixes
                 else 0
             )
@@ -275,6 +297,10 @@ class MockGroq:
                 reply = _completion(body["model"], content, prompt, cached, completion, reasoning)
             served.status = status
             self._served.append(served)
+        if status == 200:
+            time.sleep(
+                self.settings.latency_s + self.settings.latency_per_output_token_s * completion
+            )
         return status, headers, reply
 
     def _admit(

@@ -20,6 +20,7 @@ import groq
 from pipeline.llm.config import GroqConfig, Usage
 from pipeline.llm.prompts import RESPONSE_FORMAT
 from pipeline.llm.ratelimit import BudgetExhausted, RateLimiter, parse_go_duration
+from pipeline.llm.tokens import chat_prompt_tokens
 
 # Groq's status for "over capacity, try again shortly".
 CAPACITY_EXCEEDED = 498
@@ -28,10 +29,6 @@ STATUS_FAILED = "failed"
 STATUS_TOO_LARGE = "too_large"
 STATUS_DAILY_CAP = "daily_cap"
 _BACKOFF_CAP_S = 30.0
-# Characters per token the estimate assumes before the server has counted: English prose
-# runs near 4, JSON with short keys and ids nearer 3; the lower figure errs on the safe side.
-_CHARS_PER_TOKEN = 3.0
-_TOKENS_PER_MESSAGE = 8
 
 
 class DailyCapReached(Exception):
@@ -69,6 +66,10 @@ class CallRecord:
     attempts: int = 0
     usage: Usage = field(default_factory=Usage)
     latency_s: float = 0.0
+    # Seconds the call waited in the rate limiter before its attempts were sent.
+    waited_s: float = 0.0
+    # The prompt tokens the limiter counted before sending (the server's are in `usage`).
+    estimated_prompt_tokens: int = 0
     usd: float = 0.0
     error: str = ""
 
@@ -83,10 +84,10 @@ class Completion:
     record: CallRecord
 
 
-def estimate_tokens(*texts: str, completion_budget: int = 0) -> int:
-    """Tokens a call may count against the limits, before the server has said."""
-    characters = sum(len(text) for text in texts)
-    return int(characters / _CHARS_PER_TOKEN) + _TOKENS_PER_MESSAGE * len(texts) + completion_budget
+def estimate_tokens(messages: list[dict[str, str]], completion_budget: int) -> int:
+    """Tokens a call may count against the limits, before the server has said: its prompt,
+    counted exactly, and all the completion it may spend."""
+    return chat_prompt_tokens(messages, RESPONSE_FORMAT) + completion_budget
 
 
 @dataclass
@@ -109,9 +110,8 @@ class GroqChat:
     ) -> Completion:
         """The model's answer text; raises DailyCapReached, RequestTooLarge, AccessDenied or
         CallFailed. `record` is filled in whatever happens."""
-        estimate = estimate_tokens(
-            *(message["content"] for message in messages), completion_budget=completion_budget
-        )
+        estimate = estimate_tokens(messages, completion_budget)
+        record.estimated_prompt_tokens = estimate - completion_budget
         started = time.monotonic()
         try:
             return self._attempts(messages, completion_budget, estimate, record)
@@ -128,8 +128,10 @@ class GroqChat:
     ) -> Completion:
         while True:
             record.attempts += 1
+            queued = time.monotonic()
             try:
                 spend = self.limiter.acquire(estimate, self.max_wait_s)
+                record.waited_s += time.monotonic() - queued
             except BudgetExhausted as exhausted:
                 record.status = STATUS_DAILY_CAP
                 record.error = str(exhausted)

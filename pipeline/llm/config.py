@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ class GroqConfig:
     prices: dict[str, ModelPrice]
     cached_input_factor: float
     tiers: dict[str, RateLimits]
+    # Calls in flight at once, per tier (1 when the tier does not say).
+    concurrency: dict[str, int] = field(default_factory=dict)
 
     def price(self, model: str) -> ModelPrice:
         if model not in self.prices:
@@ -63,6 +65,10 @@ class GroqConfig:
         if tier not in self.tiers:
             raise GroqConfigError(f"unknown tier '{tier}' (known: {', '.join(sorted(self.tiers))})")
         return self.tiers[tier]
+
+    def calls_in_flight(self, tier: str) -> int:
+        self.limits(tier)
+        return self.concurrency.get(tier, 1)
 
     def cost_usd(self, model: str, usage: Usage) -> float:
         price = self.price(model)
@@ -92,10 +98,17 @@ def load_groq_config(path: str | Path) -> GroqConfig:
             str(name): RateLimits(*(int(entry[field]) for field in _LIMIT_FIELDS))
             for name, entry in _mapping(document, "tiers").items()
         }
+        concurrency = {
+            str(name): int(entry["concurrency"])
+            for name, entry in _mapping(document, "tiers").items()
+            if "concurrency" in entry
+        }
         factor = float(document.get("cached_input_factor", 1.0))
     except (KeyError, TypeError, ValueError) as error:
         raise GroqConfigError(f"{source}: missing or invalid value: {error}") from error
-    return GroqConfig(prices, factor, tiers)
+    if any(calls < 1 for calls in concurrency.values()):
+        raise GroqConfigError(f"{source}: a tier's concurrency must be at least 1")
+    return GroqConfig(prices, factor, tiers, concurrency)
 
 
 def _mapping(document: dict[str, Any], key: str) -> dict[str, Any]:

@@ -8,7 +8,9 @@ what was paid for is cached, and the leads not yet judged stay pending.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +25,7 @@ from pipeline.llm.client import (
     RequestTooLarge,
 )
 from pipeline.llm.config import Usage
+from pipeline.llm.progress import CallProgress
 from pipeline.llm.prompts import (
     PROMPT_VERSION,
     LeadForModel,
@@ -76,6 +79,10 @@ class ModelStats:
     retries: int = 0
     usage: Usage = field(default_factory=Usage)
     usd: float = 0.0
+    waited_s: float = 0.0
+    concurrency: int = 1
+    # The limiter's prompt count, beside the server's (`usage.prompt_tokens`).
+    estimated_prompt_tokens: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_metadata(self, leads: int) -> dict[str, float | int | str]:
@@ -94,6 +101,8 @@ class ModelStats:
             "reasoning_tokens": self.usage.reasoning_tokens,
             "tokens_per_lead": round(total / leads, 1) if leads else 0.0,
             "usd": round(self.usd, 6),
+            "limiter_wait_s": round(self.waited_s, 2),
+            "concurrency": self.concurrency,
         }
 
     def add_call(self, record: CallRecord) -> None:
@@ -101,6 +110,8 @@ class ModelStats:
         self.retries += record.retries
         self.usage = self.usage + record.usage
         self.usd += record.usd
+        self.waited_s += record.waited_s
+        self.estimated_prompt_tokens += record.estimated_prompt_tokens
 
 
 @dataclass
@@ -113,10 +124,17 @@ class HybridEvaluator:
     run_id: str
     batch_size: int
     log: Callable[[str], None] = print
+    # Calls in flight at once; every one is admitted by the same limiter.
+    concurrency: int = 1
 
     def __post_init__(self) -> None:
         # The same prefix for every call of the run (Groq caches it): built once.
         self._system_prompt = persona_prompt(self.persona)
+        # Finished calls update the answers, the stats and the store one at a time.
+        self._lock = threading.Lock()
+        self._progress: CallProgress | None = None
+        # Set by the first daily cap: calls not yet started are not sent.
+        self._capped: DailyCapReached | None = None
 
     def evaluate(
         self, leads: pd.DataFrame, evaluated_at: datetime
@@ -124,7 +142,9 @@ class HybridEvaluator:
         rules = judge_with_rules(leads, self.persona, EVALUATOR_RULES, evaluated_at)
         routed = needs_model(leads, rules)
         candidates = leads_for_model(leads[routed])
-        stats = ModelStats(model=self.chat.model, sent_to_model=len(candidates))
+        stats = ModelStats(
+            model=self.chat.model, sent_to_model=len(candidates), concurrency=self.concurrency
+        )
         keys = {
             lead.lead_id: answer_cache_key(lead, self.persona, self.chat.model)
             for lead in candidates
@@ -137,23 +157,63 @@ class HybridEvaluator:
         batches = company_batches(todo, self.batch_size)
         self.log(
             f"{len(candidates)} of {len(leads)} leads need the model; {stats.cache_hits} "
-            f"cached, {len(todo)} to send in {len(batches)} calls to {self.chat.model}"
+            f"cached, {len(todo)} to send in {len(batches)} calls to {self.chat.model}, "
+            f"{self.concurrency} at a time"
         )
-        for number, batch in enumerate(batches):
-            try:
-                self._judge(batch, keys, answers, fallbacks, stats, retry_missing=True)
-            except DailyCapReached as cap:
-                pending = [
-                    lead
-                    for part in batches[number:]
-                    for lead in part
-                    if lead.lead_id not in answers and lead.lead_id not in fallbacks
-                ]
-                raise EvaluationIncomplete(str(cap), pending, stats) from cap
+        self._progress = CallProgress(
+            len(batches), len(todo), self.chat.limiter.limits, self.chat.limiter.minute_s
+        )
+        try:
+            with self.store.session():
+                self._judge_all(batches, keys, answers, fallbacks, stats)
+        except DailyCapReached as cap:
+            pending = [
+                lead
+                for part in batches
+                for lead in part
+                if lead.lead_id not in answers and lead.lead_id not in fallbacks
+            ]
+            raise EvaluationIncomplete(str(cap), pending, stats) from cap
         stats.answered = len(answers) - stats.cache_hits
         stats.fallbacks = len(fallbacks)
         judged = self._frame(rules, answers, fallbacks)
         return climb_ladder(leads, judged, self.persona), stats
+
+    def _judge_all(
+        self,
+        batches: list[list[LeadForModel]],
+        keys: dict[str, str],
+        answers: dict[str, CachedScore],
+        fallbacks: dict[str, str],
+        stats: ModelStats,
+    ) -> None:
+        """Every batch, `concurrency` calls in flight. Answers are keyed by lead, so the
+        result does not depend on the order in which calls finish. A daily cap stops the
+        calls not yet started; the ones in flight finish and are paid and cached."""
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="groq-call") as pool:
+            futures = [
+                pool.submit(self._judge_unless_capped, batch, keys, answers, fallbacks, stats)
+                for batch in batches
+            ]
+            try:
+                for future in as_completed(futures):
+                    future.result()
+            except DailyCapReached:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _judge_unless_capped(
+        self,
+        batch: list[LeadForModel],
+        keys: dict[str, str],
+        answers: dict[str, CachedScore],
+        fallbacks: dict[str, str],
+        stats: ModelStats,
+    ) -> None:
+        if self._capped is not None:
+            raise self._capped
+        self._judge(batch, keys, answers, fallbacks, stats, retry_missing=True)
 
     def _judge(
         self,
@@ -182,23 +242,33 @@ class HybridEvaluator:
                 record,
             )
         except RequestTooLarge:
-            self._record(record, [], stats)
             if len(batch) == 1:
-                fallbacks[batch[0].lead_id] = "request too large for the token limit"
+                self._record(
+                    record,
+                    [],
+                    stats,
+                    answers,
+                    fallbacks,
+                    {batch[0].lead_id: "request too large for the token limit"},
+                )
                 return
+            self._record(record, [], stats, answers, fallbacks)
             half = len(batch) // 2
             self.log(f"413 for {len(batch)} leads: splitting the batch")
+            self._plan_more(1)
             for part in (batch[:half], batch[half:]):
                 self._judge(part, keys, answers, fallbacks, stats, retry_missing)
             return
         except CallFailed as failure:
-            self._record(record, [], stats)
             self.log(f"call failed for {len(batch)} leads, rules used instead: {failure}")
-            for lead in batch:
-                fallbacks[lead.lead_id] = f"model call failed: {failure}"[:200]
+            reason = f"model call failed: {failure}"[:200]
+            self._record(
+                record, [], stats, answers, fallbacks, {lead.lead_id: reason for lead in batch}
+            )
             return
-        except DailyCapReached:
-            self._record(record, [], stats)
+        except DailyCapReached as cap:
+            self._record(record, [], stats, answers, fallbacks)
+            self._capped = cap
             raise
         checked = check_answer(completion.content, set(ids))
         leads_by_id = {lead.lead_id: lead for lead in batch}
@@ -206,18 +276,29 @@ class HybridEvaluator:
             self._cached_score(leads_by_id[ids[number]], keys, score)
             for number, score in checked.scores.items()
         ]
-        self._record(record, paid, stats)
-        answers.update({score.lead_id: score for score in paid})
+        missing = [leads_by_id[ids[number]] for number in sorted(checked.missing)]
+        given_up = (
+            {}
+            if retry_missing
+            else dict.fromkeys(
+                (lead.lead_id for lead in missing), "model gave no valid answer twice"
+            )
+        )
+        self._record(record, paid, stats, answers, fallbacks, given_up)
         if checked.problems:
             summary = "; ".join(checked.problems[:5])
-            stats.problems.append(summary)
+            with self._lock:
+                stats.problems.append(summary)
             self.log(f"answer problems ({len(checked.missing)} ids to redo): {summary}")
-        missing = [leads_by_id[ids[number]] for number in sorted(checked.missing)]
         if missing and retry_missing:
+            self._plan_more(1)
             self._judge(missing, keys, answers, fallbacks, stats, retry_missing=False)
-        elif missing:
-            for lead in missing:
-                fallbacks[lead.lead_id] = "model gave no valid answer twice"
+
+    def _plan_more(self, calls: int) -> None:
+        """A split or a second ask: calls beyond the plan, for the progress line."""
+        with self._lock:
+            if self._progress is not None:
+                self._progress.planned_calls += calls
 
     def _cached_score(
         self, lead: LeadForModel, keys: dict[str, str], score: ModelScore
@@ -231,9 +312,34 @@ class HybridEvaluator:
             model=self.chat.model,
         )
 
-    def _record(self, record: CallRecord, paid: list[CachedScore], stats: ModelStats) -> None:
-        self.store.record_call(self.run_id, record, paid, PROMPT_VERSION, self.persona.fingerprint)
-        stats.add_call(record)
+    def _record(
+        self,
+        record: CallRecord,
+        paid: list[CachedScore],
+        stats: ModelStats,
+        answers: dict[str, CachedScore],
+        fallbacks: dict[str, str],
+        given_up: dict[str, str] | None = None,
+    ) -> None:
+        """A finished call: logged with what it paid for (one transaction), its answers and
+        the leads given up on counted, and a progress line."""
+        with self._lock:
+            self.store.record_call(
+                self.run_id, record, paid, PROMPT_VERSION, self.persona.fingerprint
+            )
+            stats.add_call(record)
+            answers.update({score.lead_id: score for score in paid})
+            fallbacks.update(given_up or {})
+            if self._progress is not None:
+                total = record.usage.prompt_tokens + record.usage.completion_tokens
+                line = self._progress.add(
+                    total,
+                    record.usd,
+                    record.retries,
+                    record.waited_s,
+                    len(paid) + len(given_up or {}),
+                )
+                self.log(line)
 
     def _frame(
         self, rules: pd.DataFrame, answers: dict[str, CachedScore], fallbacks: dict[str, str]

@@ -163,6 +163,9 @@ class GroqEvaluator(LeadEvaluator):
     )
     warehouse_schema: str = Field(description="Schema of llm_cache and llm_calls.")
     batch_size: int = Field(default=40, ge=1, description="Most leads in one call.")
+    concurrency: int | None = Field(
+        default=None, ge=1, description="Calls in flight at once (the tier's default)."
+    )
     timeout_s: float = Field(default=60.0, gt=0, description="SDK timeout per request.")
     max_attempts: int = Field(default=4, ge=1, description="Attempts per call (429/498/5xx).")
     max_wait_s: float = Field(
@@ -237,6 +240,8 @@ class GroqEvaluator(LeadEvaluator):
             run_id=run_id,
             batch_size=self.batch_size,
             log=_LOG.info,
+            concurrency=self.concurrency
+            or load_groq_config(self.config_path).calls_in_flight(self.tier),
         )
         evaluations, stats = hybrid.evaluate(leads, datetime.now(UTC))
         return Evaluated(evaluations, stats.as_metadata(len(leads)))
@@ -280,6 +285,7 @@ def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ
         warehouse=warehouse_config(settings),
         warehouse_schema=settings.warehouse_schema,
         batch_size=settings.groq_batch_size,
+        concurrency=settings.groq_concurrency,
     )
 
 

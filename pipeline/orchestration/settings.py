@@ -31,6 +31,7 @@ ENV_GROQ_MODEL = "PERSONA_RANKER_GROQ_MODEL"
 ENV_GROQ_TIER = "PERSONA_RANKER_GROQ_TIER"
 ENV_GROQ_BATCH_SIZE = "PERSONA_RANKER_GROQ_BATCH_SIZE"
 ENV_GROQ_CONFIG = "PERSONA_RANKER_GROQ_CONFIG"
+ENV_GROQ_CONCURRENCY = "PERSONA_RANKER_GROQ_CONCURRENCY"
 # The password `grant-reader` gives a role it creates (none when unset).
 ENV_READER_PASSWORD = "PERSONA_RANKER_READER_PASSWORD"
 # Read by the groq SDK as well: the key, and the server root (GROQ_BASE_URL).
@@ -82,10 +83,14 @@ class Settings:
     groq_model: str = DEFAULT_MODEL
     groq_tier: str = "free"
     groq_batch_size: int = 40
+    # Calls in flight at once; none: the tier's default in the Groq config file.
+    groq_concurrency: int | None = None
 
     def __post_init__(self) -> None:
         if self.top_n < 1:
             raise ValueError(f"top N must be at least 1, got {self.top_n}")
+        if self.groq_concurrency is not None and self.groq_concurrency < 1:
+            raise ValueError(f"Groq concurrency must be at least 1, got {self.groq_concurrency}")
         if self.groq_batch_size < 1:
             raise ValueError(f"Groq batch size must be at least 1, got {self.groq_batch_size}")
         if self.evaluator not in EVALUATOR_CHOICES:
@@ -126,7 +131,11 @@ class Settings:
         ):
             if environ.get(variable):
                 overrides[field] = Path(environ[variable]).expanduser().resolve()
-        for variable, field in ((ENV_TOP_N, "top_n"), (ENV_GROQ_BATCH_SIZE, "groq_batch_size")):
+        for variable, field in (
+            (ENV_TOP_N, "top_n"),
+            (ENV_GROQ_BATCH_SIZE, "groq_batch_size"),
+            (ENV_GROQ_CONCURRENCY, "groq_concurrency"),
+        ):
             if environ.get(variable):
                 try:
                     overrides[field] = int(environ[variable])

@@ -82,6 +82,12 @@ def transaction(
         yield connection
 
 
+def open_connection(database: str) -> duckdb.DuckDBPyConnection:
+    """A connection kept open for many transactions (`Warehouse.session`)."""
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return _connect_when_unlocked(database, {})
+
+
 def _connect_when_unlocked(database: str, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """DuckDB lets one process write a file at a time; steps of the multiprocess executor
     wait their turn instead of failing."""

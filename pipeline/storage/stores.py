@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import psycopg2
 
+from pipeline.storage.duckdb_warehouse import open_connection as open_duckdb
 from pipeline.storage.duckdb_warehouse import transaction as duckdb_transaction
 from pipeline.storage.postgres_warehouse import (
+    connect,
     ensure_schema,
     frame_from_cursor,
     pg_transaction,
@@ -61,6 +63,16 @@ class Warehouse:
             return pg_transaction(self.location)
         return duckdb_transaction(self.location)
 
+    @contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        """One connection for many short transactions: opening a DuckDB file costs about
+        0.1 s, too much once per model call."""
+        connection = connect(self.location) if self.is_postgres else open_duckdb(self.location)
+        try:
+            yield WarehouseSession(connection, self.is_postgres)
+        finally:
+            connection.close()
+
     def check(self) -> None:
         """Opens and closes a connection; raises WarehouseUnreachable with the reason (the
         URL shown without its password)."""
@@ -96,6 +108,32 @@ class Warehouse:
         """For messages: the file, or the URL without its password, and the schema."""
         where = redact(self.location) if self.is_postgres else self.location
         return f"{where} (schema {self.schema})"
+
+
+@dataclass(frozen=True)
+class WarehouseSession:
+    """An open connection; each `transaction()` commits when its block ends, rolls back if it
+    raises."""
+
+    connection: Any
+    is_postgres: bool
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        if self.is_postgres:
+            cursor = self.connection.cursor()
+        else:
+            self.connection.begin()
+            cursor = self.connection
+        try:
+            yield cursor
+            self.connection.commit()
+        except BaseException:
+            self.connection.rollback()
+            raise
+        finally:
+            if self.is_postgres:
+                cursor.close()
 
 
 def create_tables(cursor: Any, schema: str, tables: dict[str, tuple[str, ...]]) -> None:
