@@ -192,7 +192,7 @@ class HybridEvaluator:
         calls not yet started; the ones in flight finish and are paid and cached."""
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="groq-call") as pool:
             futures = [
-                pool.submit(self._judge_unless_capped, batch, keys, answers, fallbacks, stats)
+                pool.submit(self._judge, batch, keys, answers, fallbacks, stats, True)
                 for batch in batches
             ]
             try:
@@ -202,18 +202,6 @@ class HybridEvaluator:
                 for future in futures:
                     future.cancel()
                 raise
-
-    def _judge_unless_capped(
-        self,
-        batch: list[LeadForModel],
-        keys: dict[str, str],
-        answers: dict[str, CachedScore],
-        fallbacks: dict[str, str],
-        stats: ModelStats,
-    ) -> None:
-        if self._capped is not None:
-            raise self._capped
-        self._judge(batch, keys, answers, fallbacks, stats, retry_missing=True)
 
     def _judge(
         self,
@@ -225,7 +213,9 @@ class HybridEvaluator:
         retry_missing: bool,
     ) -> None:
         """Answers for one batch: split on 413, asked again once for ids that did not come
-        back, the rules for what is still missing."""
+        back, the rules for what is still missing. Nothing is sent once a daily cap was met."""
+        if self._capped is not None:
+            raise self._capped
         message, ids = batch_message(batch)
         record = CallRecord(
             model=self.chat.model,

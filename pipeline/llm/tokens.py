@@ -15,14 +15,9 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
-with warnings.catch_warnings():
-    # bpe-openai 0.1 reads its bundled files through a deprecated importlib API, on import.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import bpe_openai
-
-    O200K_ENCODING = bpe_openai.get_encoding("o200k_base")
 _SPECIALS_PER_MESSAGE = 3  # <|start|>, <|message|>, <|end|>
 _REPLY_OPENING = 2  # <|start|>assistant
 _HARMONY_SYSTEM = (
@@ -36,9 +31,21 @@ _HARMONY_SYSTEM = (
 _HARMONY_ROLES = {"system": "developer"}
 
 
+@cache
+def o200k_encoding() -> Any:
+    """Loaded on first use: importing bpe-openai takes 0.8 s and 140 MB, which a run with
+    the rules alone should not pay."""
+    with warnings.catch_warnings():
+        # bpe-openai 0.1 reads its bundled files through a deprecated importlib API.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai
+
+        return bpe_openai.get_encoding("o200k_base")
+
+
 def text_tokens(text: str) -> int:
     """o200k tokens of plain text (special-token markers in it count as text)."""
-    return len(O200K_ENCODING.encode_ordinary(text))
+    return len(o200k_encoding().encode_ordinary(text))
 
 
 def message_tokens(role: str, content: str) -> int:
