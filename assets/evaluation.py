@@ -61,16 +61,14 @@ def lead_evaluations(
     client = context.partition_key
     settings = clients.get(client)
     chosen = evaluator_for(settings.evaluator, evaluator)
-    previous = (
-        warehouse.client_rows("lead_evaluations", client, [*EVALUATION_COLUMNS, "client"])
-        if config.companies
-        else pd.DataFrame()
-    )
-    judged = (
-        companies_to_evaluate(enriched_leads, previous, config.companies)
-        if config.companies
-        else set(enriched_leads["company_key"])
-    )
+    if config.companies:
+        previous = warehouse.client_rows(
+            "lead_evaluations", client, [*EVALUATION_COLUMNS, "client"]
+        )
+        judged = companies_to_evaluate(enriched_leads, previous, config.companies)
+        kept = kept_evaluations(previous, enriched_leads, judged)
+    else:
+        judged, kept = set(enriched_leads["company_key"]), pd.DataFrame()
     leads = enriched_leads[enriched_leads["company_key"].isin(judged)]
     context.log.info(
         f"Evaluator: {chosen.evaluator_name} ({chosen.selected_because}); client {client}: "
@@ -89,7 +87,6 @@ def lead_evaluations(
             },
             allow_retries=False,
         ) from stopped
-    kept = kept_evaluations(previous, enriched_leads, judged)
     fresh = for_client(evaluated.evaluations, client)
     evaluations = pd.concat([kept, fresh], ignore_index=True) if not kept.empty else fresh
     return Output(

@@ -28,12 +28,7 @@ from pipeline.quality.metrics import judge, score_ranking
 
 def quality_check(partitions: PartitionsDefinition) -> AssetChecksDefinition:
     """The quality check of a client's partition, against the client's labels."""
-    return asset_check(asset=ranked_leads, partitions_def=partitions, name=_NAME)(
-        ranking_matches_expert_labels
-    )
-
-
-_NAME = "ranking_matches_expert_labels"
+    return asset_check(asset=ranked_leads, partitions_def=partitions)(ranking_matches_expert_labels)
 
 
 def ranking_matches_expert_labels(

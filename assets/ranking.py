@@ -133,39 +133,41 @@ def _result(problems: list[str]) -> AssetCheckResult:
     )
 
 
+def ranks_are_contiguous_and_only_for_relevant_leads(
+    ranked_leads: pd.DataFrame,
+) -> AssetCheckResult:
+    """Ranks are 1..n per company over relevant leads, NULL for the rest; scores within 0-100.
+    Blocking: a broken ranking never reaches the campaign file."""
+    return _result(rank_problems(ranked_leads))
+
+
+def every_lead_has_exactly_one_evaluation(
+    ranked_leads: pd.DataFrame, enriched_leads: pd.DataFrame
+) -> AssetCheckResult:
+    """Each current (enriched) lead is in the ranked table exactly once, scored by an
+    evaluator: no lead lost, none counted twice."""
+    return _result(evaluation_coverage_problems(enriched_leads, ranked_leads))
+
+
+def campaign_has_at_most_top_n_per_company(
+    context: AssetCheckExecutionContext, campaign_export: pd.DataFrame, clients: ClientDirectory
+) -> AssetCheckResult:
+    """No company gets more campaign rows than the client's top N."""
+    return _result(campaign_problems(campaign_export, clients.get(context.partition_key).top_n))
+
+
 def ranking_checks(partitions: PartitionsDefinition) -> list[AssetChecksDefinition]:
-    """The invariants of a run's client partition (checked per client, like the assets)."""
-
-    @asset_check(asset=ranked_leads, blocking=True, partitions_def=partitions)
-    def ranks_are_contiguous_and_only_for_relevant_leads(
-        ranked_leads: pd.DataFrame,
-    ) -> AssetCheckResult:
-        """Ranks are 1..n per company over relevant leads, NULL for the rest; scores within
-        0-100. Blocking: a broken ranking never reaches the campaign file."""
-        return _result(rank_problems(ranked_leads))
-
-    @asset_check(
-        asset=ranked_leads,
-        additional_ins={"enriched_leads": AssetIn("enriched_leads")},
-        partitions_def=partitions,
-    )
-    def every_lead_has_exactly_one_evaluation(
-        ranked_leads: pd.DataFrame, enriched_leads: pd.DataFrame
-    ) -> AssetCheckResult:
-        """Each current (enriched) lead is in the ranked table exactly once, scored by an
-        evaluator: no lead lost, none counted twice."""
-        return _result(evaluation_coverage_problems(enriched_leads, ranked_leads))
-
-    @asset_check(asset=campaign_export, partitions_def=partitions)
-    def campaign_has_at_most_top_n_per_company(
-        context: AssetCheckExecutionContext, campaign_export: pd.DataFrame, clients: ClientDirectory
-    ) -> AssetCheckResult:
-        """No company gets more campaign rows than the client's top N."""
-        top_n = clients.get(context.partition_key).top_n
-        return _result(campaign_problems(campaign_export, top_n))
-
+    """The invariants, checked per client partition like the assets they check."""
     return [
-        ranks_are_contiguous_and_only_for_relevant_leads,
-        every_lead_has_exactly_one_evaluation,
-        campaign_has_at_most_top_n_per_company,
+        asset_check(asset=ranked_leads, blocking=True, partitions_def=partitions)(
+            ranks_are_contiguous_and_only_for_relevant_leads
+        ),
+        asset_check(
+            asset=ranked_leads,
+            additional_ins={"enriched_leads": AssetIn("enriched_leads")},
+            partitions_def=partitions,
+        )(every_lead_has_exactly_one_evaluation),
+        asset_check(asset=campaign_export, partitions_def=partitions)(
+            campaign_has_at_most_top_n_per_company
+        ),
     ]

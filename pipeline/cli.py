@@ -13,7 +13,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import psycopg2
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, JobDefinition
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
@@ -231,7 +231,12 @@ def run(
     chosen = choose_clients(clients, list(names), every)
     if companies and len(chosen) > 1:
         raise ClientsFileError("--company names companies of one client: choose one --client")
-    codes = {client.name: _run_client(settings, clients, client, companies) for client in chosen}
+    # One graph for every client's run.
+    job = build_definitions(settings, clients).resolve_job_def(RANK_LEADS_JOB)
+    codes = {
+        client.name: _run_client(settings, job, len(clients) > 1, client, companies)
+        for client in chosen
+    }
     failed = [name for name, code in codes.items() if code]
     if failed and len(chosen) > 1:
         print(
@@ -243,7 +248,11 @@ def run(
 
 
 def _run_client(
-    settings: Settings, clients: dict[str, Client], client: Client, companies: Sequence[str]
+    settings: Settings,
+    job: JobDefinition,
+    several: bool,
+    client: Client,
+    companies: Sequence[str],
 ) -> int:
     own = client.settings
     try:
@@ -256,11 +265,11 @@ def _run_client(
         return 2
     # A stopped database fails here, before a run is recorded: the previous tables stay.
     Warehouse(settings.warehouse_location, settings.warehouse_schema).check()
-    result = _rank(settings, clients, project_instance(), client.name, "cli", scope)
+    result = _rank(settings, job, project_instance(), client.name, "cli", scope)
     if result is None:
         return 1
     print()
-    if len(clients) > 1:
+    if several:
         print(f"Client {client.name}")
     usage = _model_usage(result)
     if usage:
@@ -279,7 +288,7 @@ def _run_client(
 
 def _rank(
     settings: Settings,
-    clients: dict[str, Client],
+    job: JobDefinition,
     instance: DagsterInstance,
     client: str,
     trigger: str,
@@ -289,7 +298,6 @@ def _rank(
     given); None (errors printed) on failure."""
     for run_id in release_abandoned_runs(instance):
         print(f"Released run {run_id}: its process died mid-run", file=sys.stderr)
-    job = build_definitions(settings, clients).resolve_job_def(RANK_LEADS_JOB)
     scope = {"ops": {"lead_evaluations": {"config": {"companies": list(companies)}}}}
     result = job.execute_in_process(
         instance=instance,
@@ -357,9 +365,11 @@ def evaluate(
             database_schema=None,
             export_path=workspace / "campaign.csv",
         )
-        clients = {client.name: Client(client.name, isolated)}
+        defs = build_definitions(isolated, {client.name: Client(client.name, isolated)})
         with DagsterInstance.ephemeral() as instance:
-            result = _rank(isolated, clients, instance, client.name, trigger="eval")
+            result = _rank(
+                isolated, defs.resolve_job_def(RANK_LEADS_JOB), instance, client.name, "eval"
+            )
             if result is None:
                 return 1
             ranked = result.output_for_node("ranked_leads")

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.orchestration.settings import EVALUATOR_CHOICES, Settings, parse_column_map
+from pipeline.orchestration.settings import EVALUATOR_CHOICES, Settings
 
 DEFAULT_CLIENT = "default"
 CAMPAIGN_FILE = "campaign.csv"
@@ -118,10 +118,13 @@ def _client(path: Path, name: str, entry: Any, base: Settings) -> Client:
             raise fail("evaluator", f"choose from {', '.join(EVALUATOR_CHOICES)}")
         overrides["evaluator"] = entry["evaluator"]
     if "columns" in entry:
-        if not isinstance(entry["columns"], dict):
+        columns = entry["columns"]
+        if not isinstance(columns, dict) or not all(
+            isinstance(value, str) and value.strip() for value in columns.values()
+        ):
             raise fail("columns", "expected a mapping of our column to the file's header")
-        overrides["input_columns"] = parse_column_map(
-            ",".join(f"{ours}={theirs}" for ours, theirs in entry["columns"].items())
+        overrides["input_columns"] = tuple(
+            (str(ours).strip(), theirs.strip()) for ours, theirs in columns.items()
         )
     scheduled = entry.get("schedule", True)
     if not isinstance(scheduled, bool):

@@ -18,7 +18,7 @@ from pydantic import Field, PrivateAttr
 
 from pipeline.leads.files import LeadFile, read_lead_file
 from pipeline.llm.client import GroqChat
-from pipeline.llm.config import load_groq_config
+from pipeline.llm.config import GroqConfig, load_groq_config
 from pipeline.llm.evaluator import EVALUATOR_MODEL, EVALUATOR_RULES, HybridEvaluator
 from pipeline.llm.ratelimit import RateLimiter, RateLimits, shared_limiter
 from pipeline.llm.shared_budget import PostgresLedger
@@ -195,8 +195,7 @@ class GroqEvaluator(LeadEvaluator):
             api_key=self.api_key, base_url=self.base_url, timeout=self.timeout_s, max_retries=0
         )
 
-    def chat(self) -> GroqChat:
-        config = load_groq_config(self.config_path)
+    def chat(self, config: GroqConfig) -> GroqChat:
         config.price(self.model)
         return GroqChat(
             client=self._client or self._new_client(),
@@ -233,15 +232,15 @@ class GroqEvaluator(LeadEvaluator):
     def evaluate(
         self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str
     ) -> Evaluated:
+        config = load_groq_config(self.config_path)
         hybrid = HybridEvaluator(
             persona=persona,
-            chat=self.chat(),
+            chat=self.chat(config),
             store=LlmStore(Warehouse(self.warehouse, self.warehouse_schema), client),
             run_id=run_id,
             batch_size=self.batch_size,
             log=_LOG.info,
-            concurrency=self.concurrency
-            or load_groq_config(self.config_path).calls_in_flight(self.tier),
+            concurrency=self.concurrency or config.calls_in_flight(self.tier),
         )
         evaluations, stats = hybrid.evaluate(leads, datetime.now(UTC))
         return Evaluated(evaluations, stats.as_metadata(len(leads)))

@@ -83,44 +83,44 @@ def revoke_reader(cursor: Any, schema: str, role: str, client: str | None) -> in
     return removed
 
 
-def readers(cursor: Any, schema: str) -> list[tuple[str, str]]:
-    """(role, client) of every grant in the schema."""
-    if not _relation_exists(cursor, schema, MAPPING_TABLE):
-        return []
-    cursor.execute(
-        sql.SQL("select role_name, client from {}.{} order by 1, 2").format(
-            sql.Identifier(schema), sql.Identifier(MAPPING_TABLE)
-        )
-    )
-    return [(row[0], row[1]) for row in cursor.fetchall()]
+# The schema's tables and views with a `client` column, and the mapping table itself.
+_CLIENT_RELATIONS = """
+    select c.oid, c.relname, c.relkind, c.relrowsecurity, pg_get_userbyid(c.relowner) as owner
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = %(schema)s and c.relkind in ('r', 'v')
+      and (c.relname = %(mapping)s or exists (
+            select 1 from pg_attribute a
+            where a.attrelid = c.oid and a.attname = 'client' and not a.attisdropped))
+"""
 
 
 def secure_new_relations(cursor: Any, schema: str) -> None:
     """Once any reader was granted: row-level security on every client table not yet under
-    it, and SELECT on every client table and view for every reader. Cheap when nothing is
-    new (one catalog query)."""
+    it, and SELECT on every client table and view for every reader that lacks it. When
+    nothing is new, two catalog queries and no change."""
     if not _relation_exists(cursor, schema, MAPPING_TABLE):
         return
+    names = {"schema": schema, "mapping": MAPPING_TABLE}
     cursor.execute(
-        """
-        select c.relname, c.relkind, c.relrowsecurity, pg_get_userbyid(c.relowner)
-        from pg_class c
-        join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = %s and c.relkind in ('r', 'v')
-          and (c.relname = %s or exists (
-                select 1 from pg_attribute a
-                where a.attrelid = c.oid and a.attname = 'client' and not a.attisdropped))
-        """,
-        [schema, MAPPING_TABLE],
+        f"select relname, owner from ({_CLIENT_RELATIONS}) r "
+        "where relkind = 'r' and not relrowsecurity",
+        names,
     )
-    relations = cursor.fetchall()
-    roles = sorted({role for role, _client in readers(cursor, schema)})
-    for name, kind, secured, owner in relations:
-        if kind == "r" and not secured:
-            _secure_table(cursor, schema, name, owner)
-        for role in roles:
-            if _role_exists(cursor, role):
-                _grant_select(cursor, schema, name, role)
+    for name, owner in cursor.fetchall():
+        _secure_table(cursor, schema, name, owner)
+    cursor.execute(
+        sql.SQL(
+            "select m.role_name, r.relname "
+            "from (select distinct role_name from {}.{}) m "
+            "join pg_roles p on p.rolname = m.role_name "
+            f"cross join ({_CLIENT_RELATIONS}) r "
+            "where not has_table_privilege(m.role_name, r.oid, 'SELECT')"
+        ).format(sql.Identifier(schema), sql.Identifier(MAPPING_TABLE)),
+        names,
+    )
+    for role, relation in cursor.fetchall():
+        _grant_select(cursor, schema, relation, role)
 
 
 def row_security_applies(cursor: Any, schema: str, table: str) -> bool:
