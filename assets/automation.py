@@ -1,5 +1,5 @@
-"""What runs the ranking unattended: the nightly schedule, the inbox sensor, and the sensor
-that records every finished run in `run_stats`."""
+"""What runs the ranking unattended: the nightly schedule, the inbox sensor, the sensor that
+follows Groq batches, and the sensor that records every finished run in `run_stats`."""
 
 import json
 from collections.abc import Mapping
@@ -26,6 +26,7 @@ from dagster import (
 
 from pipeline.leads.files import read_lead_file
 from pipeline.leads.records import LeadsFileError
+from pipeline.llm.config import load_groq_config
 from pipeline.orchestration.clients import DEFAULT_CLIENT, Client
 from pipeline.orchestration.inbox import (
     archive,
@@ -34,11 +35,14 @@ from pipeline.orchestration.inbox import (
     reject,
     write_lead_base,
 )
+from pipeline.orchestration.resources import GroqEvaluator, LeadEvaluator
 from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
 from pipeline.orchestration.settings import Settings
 from pipeline.storage.stores import Warehouse
 
 LEAD_EVALUATIONS = AssetKey("lead_evaluations")
+# Run config of a run whose model leads go to Groq's Batch API.
+BATCH_RUN_CONFIG = {"ops": {"lead_evaluations": {"config": {"batch": True}}}}
 # The companies a sensor run covers, for the UI's run list (tags are capped in length).
 COMPANIES_TAG = "persona_ranker/companies"
 _TAG_LIMIT = 4000
@@ -48,6 +52,12 @@ def build_nightly_schedule(
     settings: Settings, clients: Mapping[str, Client], job: JobDefinition
 ) -> ScheduleDefinition:
     scheduled = [client for client in clients.values() if client.scheduled]
+    mode = (
+        " The model's leads go to Groq's Batch API (half price); the groq_batches sensor "
+        "finishes each run when its batch is in."
+        if settings.groq_batch
+        else ""
+    )
 
     @schedule(
         name="nightly_rerank",
@@ -59,13 +69,14 @@ def build_nightly_schedule(
             "Re-ranks every scheduled client, one run each "
             f"({settings.schedule_cron}, {settings.schedule_timezone}): "
             f"{', '.join(client.name for client in scheduled) or 'none'}. Unchanged leads "
-            "cost nothing: the rules are cheap and model answers come from the cache."
+            "cost nothing: the rules are cheap and model answers come from the cache." + mode
         ),
     )
     def nightly_rerank(context: ScheduleEvaluationContext) -> list[RunRequest] | SkipReason:
         requests = [
             RunRequest(
                 partition_key=client.name,
+                run_config=BATCH_RUN_CONFIG if settings.groq_batch else {},
                 tags={TRIGGER_TAG: "schedule"},
             )
             for client in scheduled
@@ -182,6 +193,51 @@ def _inbox_run(
         run_config=scope if evaluated_before else {},
         tags={TRIGGER_TAG: "sensor", COMPANIES_TAG: ",".join(changed)[:_TAG_LIMIT]},
     )
+
+
+def build_batch_sensor(clients: Mapping[str, Client], job: JobDefinition) -> SensorDefinition:
+    @sensor(
+        name="groq_batches",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.STOPPED,
+        description=(
+            "Follows the Groq batches that batch-mode runs submitted: asks Groq how each is "
+            "doing, and when one has ended files its answers in the model cache and the call "
+            "log (at batch prices) and requests the client's ranking run, which then answers "
+            "from the cache. One batch is filed per tick, so a tick stays well inside a "
+            "sensor's minute."
+        ),
+    )
+    def groq_batches(
+        context: SensorEvaluationContext, evaluator: LeadEvaluator
+    ) -> SensorResult | SkipReason:
+        if not isinstance(evaluator, GroqEvaluator):
+            return SkipReason(f"no Groq key ({evaluator.selected_because}): no batches to follow")
+        batches = evaluator.batches(load_groq_config(evaluator.config_path), DEFAULT_CLIENT)
+        still_open, ingested = batches.collect(most=1)
+        for row in still_open:
+            context.log.info(
+                f"batch {row.batch_id} ({row.client}): {row.status}, {row.completed_lines} of "
+                f"{row.lines} calls done, {row.failed_lines} failed"
+            )
+        requests = [
+            RunRequest(
+                run_key=f"batch-{row.batch_key}",
+                partition_key=row.client,
+                run_config=BATCH_RUN_CONFIG,
+                tags={TRIGGER_TAG: "batch"},
+            )
+            for row in ingested
+            if row.client in clients
+        ]
+        if not requests:
+            return SkipReason(
+                f"{len(still_open)} batch(es) still open" if still_open else "no open batches"
+            )
+        return SensorResult(run_requests=requests)
+
+    return groq_batches
 
 
 def build_run_stats_sensors(settings: Settings, job: JobDefinition) -> list[SensorDefinition]:

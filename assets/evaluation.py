@@ -1,8 +1,11 @@
 """Evaluation: every lead of the run's client judged against the client's persona."""
 
+from collections.abc import Iterator
+
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetObservation,
     Config,
     Failure,
     MetadataValue,
@@ -13,7 +16,7 @@ from pydantic import Field
 
 from assets.metadata import counts_by
 from pipeline.leads.records import for_client
-from pipeline.llm.evaluator import EvaluationIncomplete
+from pipeline.llm.evaluator import AwaitingBatch, EvaluationIncomplete
 from pipeline.orchestration.resources import (
     ClientDirectory,
     LeadEvaluator,
@@ -36,6 +39,13 @@ class EvaluationScope(Config):
         description="Company keys to judge again; the client's other companies keep their "
         "evaluations. Empty: every company.",
     )
+    batch: bool = Field(
+        default=False,
+        description="Send the leads that need the model to Groq's Batch API (half price, "
+        "done within the completion window) instead of calling now. While any wait for a "
+        "batch, nothing is written and the ranking keeps its previous state; the "
+        "groq_batches sensor requests the run that finishes the job.",
+    )
 
 
 @asset(
@@ -44,6 +54,8 @@ class EvaluationScope(Config):
     owners=["team:sales-ops"],
     pool=GROQ_POOL,
     metadata={"partition_expr": "client"},
+    # A run whose leads wait for a batch writes nothing: the ranking steps after it skip.
+    output_required=False,
 )
 def lead_evaluations(
     context: AssetExecutionContext,
@@ -52,7 +64,7 @@ def lead_evaluations(
     clients: ClientDirectory,
     evaluator: LeadEvaluator,
     warehouse: WarehouseReader,
-) -> Output[pd.DataFrame]:
+) -> Iterator[Output[pd.DataFrame]]:
     """One row per lead of the client: `relevance_score` (0-100), `is_relevant`,
     `reasoning`, `department_fit`, `seniority_fit`, `evaluator` (rules, groq or
     rules_fallback), `decision_basis`, `ladder_rung`, `model`, `fallback_reason`,
@@ -75,7 +87,25 @@ def lead_evaluations(
         f"{len(leads)} leads at {len(judged)} companies"
     )
     try:
-        evaluated = chosen.evaluate(leads, settings.load_persona(), context.run.run_id, client)
+        evaluated = chosen.evaluate(
+            leads, settings.load_persona(), context.run.run_id, client, batch=config.batch
+        )
+    except AwaitingBatch as awaiting:
+        context.log.info(f"Client {client}: {awaiting}")
+        context.log_event(
+            AssetObservation(
+                asset_key=context.asset_key,
+                partition=client,
+                description=str(awaiting),
+                metadata={
+                    "batches": MetadataValue.json([row.batch_id for row in awaiting.submitted]),
+                    "leads_submitted": awaiting.sent,
+                    "leads_waiting": awaiting.waiting,
+                    **awaiting.stats.as_metadata(len(leads)),
+                },
+            )
+        )
+        return
     except EvaluationIncomplete as stopped:
         # Nothing is written: the previous evaluations stay, the paid answers are cached.
         raise Failure(
@@ -89,7 +119,7 @@ def lead_evaluations(
         ) from stopped
     fresh = for_client(evaluated.evaluations, client)
     evaluations = pd.concat([kept, fresh], ignore_index=True) if not kept.empty else fresh
-    return Output(
+    yield Output(
         evaluations,
         metadata={
             "rows": len(evaluations),

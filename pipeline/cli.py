@@ -8,17 +8,27 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import psycopg2
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, JobDefinition
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    JobDefinition,
+)
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
 from pipeline.leads.records import LeadsFileError, companies_named
+from pipeline.llm.batches import GroqBatches
 from pipeline.llm.config import load_groq_config
+from pipeline.llm.progress import duration
 from pipeline.llm.ratelimit import RateLimits
 from pipeline.orchestration.clients import (
     Client,
@@ -31,7 +41,7 @@ from pipeline.orchestration.instance import (
     project_instance,
     release_abandoned_runs,
 )
-from pipeline.orchestration.resources import client_config
+from pipeline.orchestration.resources import GroqEvaluator, client_config, resolved_batches
 from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
 from pipeline.orchestration.settings import (
     ENV_DATABASE_URL,
@@ -50,8 +60,10 @@ from pipeline.quality.report import format_quality
 from pipeline.storage.reader_access import ReaderAccessError, grant_reader, revoke_reader
 from pipeline.storage.stores import Warehouse, WarehouseUnreachable, is_postgres_url
 from pipeline.summary import format_summary, format_usage
+from pipeline.terminal_progress import ProgressBar
 
 _RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+_MOST_BATCH_ROUNDS = 5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,6 +111,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="re-evaluate only this company of the client (repeatable); the others keep "
         "their evaluations and the client's ranking is rebuilt over all",
+    )
+    run.add_argument(
+        "--batch",
+        action="store_true",
+        help="send the leads that need the model to Groq's Batch API (half price, answered "
+        "within its window); without --wait the command exits once the batch is submitted",
+    )
+    run.add_argument(
+        "--wait",
+        action="store_true",
+        help="with --batch: follow the batch until it ends, then file its answers and rank",
     )
     evaluate = commands.add_parser(
         "eval", help="score the ranking against an expert's labels (a temporary warehouse)"
@@ -154,6 +177,14 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="and seconds per output token, reasoning included (0)",
+    )
+    mock.add_argument(
+        "--batch-delay", type=float, default=0.0, help="seconds a batch takes to process (0)"
+    )
+    mock.add_argument(
+        "--batch-expire",
+        type=float,
+        help="seconds after which an unfinished batch expires (never)",
     )
     return parser
 
@@ -220,21 +251,40 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+@dataclass(frozen=True)
+class BatchRequest:
+    """`--batch` (and `--wait`): the model's leads go to Groq's Batch API."""
+
+    definitions: Definitions
+    wait: bool
+
+
 def run(
     settings: Settings,
     names: Sequence[str] = (),
     every: bool = False,
     companies: Sequence[str] = (),
+    batch: bool = False,
+    wait: bool = False,
 ) -> int:
     """Runs each chosen client in turn; a client whose files are bad fails alone."""
+    if wait and not batch:
+        raise ValueError("--wait follows a batch: give --batch too")
     clients = load_clients(settings)
     chosen = choose_clients(clients, list(names), every)
     if companies and len(chosen) > 1:
         raise ClientsFileError("--company names companies of one client: choose one --client")
     # One graph for every client's run.
-    job = build_definitions(settings, clients).resolve_job_def(RANK_LEADS_JOB)
+    definitions = build_definitions(settings, clients)
+    job = definitions.resolve_job_def(RANK_LEADS_JOB)
+    if batch and not isinstance(definitions.resources["evaluator"], GroqEvaluator):
+        raise ValueError(
+            "--batch sends the model's leads to Groq's Batch API: it needs GROQ_API_KEY and "
+            "the groq (or auto) evaluator"
+        )
+    batching = BatchRequest(definitions, wait) if batch else None
     codes = {
-        client.name: _run_client(settings, job, len(clients) > 1, client, companies)
+        client.name: _run_client(settings, job, len(clients) > 1, client, companies, batching)
         for client in chosen
     }
     failed = [name for name, code in codes.items() if code]
@@ -253,6 +303,7 @@ def _run_client(
     several: bool,
     client: Client,
     companies: Sequence[str],
+    batching: BatchRequest | None = None,
 ) -> int:
     own = client.settings
     try:
@@ -265,9 +316,14 @@ def _run_client(
         return 2
     # A stopped database fails here, before a run is recorded: the previous tables stay.
     Warehouse(settings.warehouse_location, settings.warehouse_schema).check()
-    result = _rank(settings, job, project_instance(), client.name, "cli", scope)
+    result = _rank(settings, job, project_instance(), client.name, "cli", scope, batching)
+    if batching is not None:
+        result = _finish_batches(settings, job, batching, client.name, scope, result)
     if result is None:
         return 1
+    if not result.asset_materializations_for_node("lead_evaluations"):
+        # Submitted, not waited for: the previous ranking stands until the batch is in.
+        return 0
     print()
     if several:
         print(f"Client {client.name}")
@@ -293,15 +349,20 @@ def _rank(
     client: str,
     trigger: str,
     companies: Sequence[str] = (),
+    batching: BatchRequest | None = None,
 ) -> ExecuteInProcessResult | None:
     """One run of the rank_leads job for one client (only `companies` judged again, when
-    given); None (errors printed) on failure."""
+    given; the model's leads in a batch, with `batching`); None (errors printed) on
+    failure."""
     for run_id in release_abandoned_runs(instance):
         print(f"Released run {run_id}: its process died mid-run", file=sys.stderr)
-    scope = {"ops": {"lead_evaluations": {"config": {"companies": list(companies)}}}}
+    evaluation: dict[str, object] = {"companies": list(companies)} if companies else {}
+    if batching is not None:
+        evaluation["batch"] = True
+    scope = {"ops": {"lead_evaluations": {"config": evaluation}}}
     result = job.execute_in_process(
         instance=instance,
-        run_config={**_RUN_CONFIG, **(scope if companies else {})},
+        run_config={**_RUN_CONFIG, **(scope if evaluation else {})},
         partition_key=client,
         tags={TRIGGER_TAG: trigger},
         raise_on_error=False,
@@ -323,6 +384,74 @@ def _rank(
             print(f"error: client {client}: {event.step_key} failed: {message}", file=sys.stderr)
     print(f"error: client {client}: run {result.run_id} failed", file=sys.stderr)
     return None
+
+
+def _finish_batches(
+    settings: Settings,
+    job: JobDefinition,
+    batching: BatchRequest,
+    client: str,
+    companies: Sequence[str],
+    result: ExecuteInProcessResult | None,
+) -> ExecuteInProcessResult | None:
+    """After a batch-mode run that left leads waiting: without --wait, says so; with it,
+    follows the client's batches until they end, files their answers and runs again (which
+    answers from the cache, or submits what the batches left, as configured)."""
+    evaluator = batching.definitions.resources["evaluator"]
+    # Each rerun either ranks or submits only what earlier batches failed, which stops after
+    # the configured attempts; the bound is a guard.
+    for _ in range(_MOST_BATCH_ROUNDS):
+        if result is None or result.asset_materializations_for_node("lead_evaluations"):
+            return result
+        print(_awaiting(result), flush=True)
+        if not batching.wait:
+            print(
+                f"Client {client}: the ranking is written when the batch is in: start the "
+                "groq_batches sensor (`persona-ranker dev`), or run again with --batch --wait."
+            )
+            return result
+        with resolved_batches(evaluator, client) as batches:
+            follow_batches(batches, client, settings.groq_batch_poll_s)
+        result = _rank(settings, job, project_instance(), client, "cli", companies, batching)
+    return result
+
+
+def follow_batches(batches: GroqBatches, client: str, poll_s: float) -> None:
+    """Polls the client's open batches until none is left, a line each poll (rewritten in
+    place on a terminal), filing each as it ends."""
+    started = time.monotonic()
+    terminal = sys.stdout.isatty()
+    while True:
+        still_open, ingested = batches.collect(client)
+        for row in ingested:
+            print(
+                f"{_clear(terminal)}batch {row.batch_id} {row.status}: {row.answered_leads} "
+                f"leads answered, {row.failed_leads} without an answer, ${row.usd:.4f}",
+                flush=True,
+            )
+        if not still_open:
+            return
+        done = sum(row.completed_lines + row.failed_lines for row in still_open)
+        total = sum(row.lines for row in still_open)
+        line = (
+            f"{len(still_open)} batch(es) {', '.join(sorted({r.status for r in still_open}))}: "
+            f"{done}/{total} calls done ({duration(time.monotonic() - started)} waited)"
+        )
+        print(f"{_clear(terminal)}{line}", end="" if terminal else "\n", flush=True)
+        time.sleep(poll_s)
+
+
+def _clear(terminal: bool) -> str:
+    return "\r\x1b[2K" if terminal else ""
+
+
+def _awaiting(result: ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.event_type == DagsterEventType.ASSET_OBSERVATION:
+            observation = event.event_specific_data.asset_observation  # type: ignore[union-attr]
+            if observation.description:
+                return observation.description
+    return "leads wait for a batch"
 
 
 def _model_usage(result: ExecuteInProcessResult) -> dict[str, object]:
@@ -443,6 +572,8 @@ def mock_groq(args: argparse.Namespace) -> int:
             disagreement=args.disagreement,
             latency_s=args.latency,
             latency_per_output_token_s=args.latency_per_token,
+            batch_delay_s=args.batch_delay,
+            batch_expire_s=args.batch_expire,
         ),
         port=args.port,
     )
@@ -477,7 +608,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return mock_groq(args)
         if args.command in ("grant-reader", "revoke-reader"):
             return reader_access(args)
-        return run(_settings(args), args.client, args.all_clients, args.company)
+        # A bar for the model calls on a terminal; plain run log lines elsewhere.
+        with ProgressBar() if sys.stderr.isatty() else nullcontext():
+            return run(
+                _settings(args), args.client, args.all_clients, args.company, args.batch, args.wait
+            )
     except (
         LeadsFileError,
         LabelsFileError,

@@ -15,6 +15,7 @@ from dagster import (
 )
 
 from assets.automation import (
+    build_batch_sensor,
     build_inbox_sensor,
     build_nightly_schedule,
     build_run_stats_sensors,
@@ -90,6 +91,7 @@ def build_definitions(
         schedules=[build_nightly_schedule(settings, clients, rank_leads_job)],
         sensors=[
             build_inbox_sensor(clients, rank_leads_job),
+            build_batch_sensor(clients, rank_leads_job),
             *build_run_stats_sensors(settings, rank_leads_job),
         ],
         resources={

@@ -4,7 +4,9 @@ the server as a user starts it, two runs (the second free), and a run killed hal
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -136,3 +138,103 @@ def test_a_run_killed_half_way_does_not_pay_again_for_finished_batches(
             f"select count(*), count(distinct lead_id) from {DUCKDB_SCHEMA}.lead_evaluations"
         ).fetchone()
     assert rows == leads == 200
+
+
+def test_batch_then_wait_ranks_from_the_batch_and_a_rerun_makes_no_calls(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [CLI, "mock-groq", "--port", str(port), "--batch-delay", "12"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        server.stdout.readline()
+        env = cli_env(
+            tmp_path,
+            f"http://127.0.0.1:{port}",
+            PERSONA_RANKER_GROQ_BATCH_POLL_SECONDS="0.3",
+            PERSONA_RANKER_GROQ_TIER="developer",
+        )
+        submitted = subprocess.run(
+            [*run_args(tmp_path), "--batch"], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert submitted.returncode == 0, submitted.stderr
+        assert "83 leads submitted in 1 batch(es)" in submitted.stdout
+        assert "Top leads" not in submitted.stdout and not (tmp_path / "campaign.csv").exists()
+
+        waited = subprocess.run(
+            [*run_args(tmp_path), "--batch", "--wait"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert waited.returncode == 0, waited.stderr
+        assert "83 leads wait in batches submitted before" in waited.stdout
+        assert re.search(r"1 batch\(es\) in_progress: \d+/3 calls done", waited.stdout)
+        assert "completed: 83 leads answered, 0 without an answer" in waited.stdout
+        assert CALLS.search(waited.stdout).group(1) == "0"
+        assert (tmp_path / "campaign.csv").exists()
+
+        again = subprocess.run(
+            run_args(tmp_path), capture_output=True, text=True, env=env, timeout=300
+        )
+        assert CALLS.search(again.stdout).group(1) == "0"
+        assert "83 answered from the cache" in again.stdout
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def run_on_a_terminal(args: list[str], env: dict[str, str], timeout_s: float = 300) -> str:
+    """The command on a pseudo-terminal, as a user at a shell runs it; what it printed."""
+    controller, terminal = pty.openpty()
+    command = subprocess.Popen(
+        args, stdin=terminal, stdout=terminal, stderr=terminal, env=env, close_fds=True
+    )
+    os.close(terminal)
+    output = b""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the command exited and the terminal closed
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif command.poll() is not None:
+            break
+    os.close(controller)
+    assert command.wait(timeout=10) == 0, output.decode(errors="replace")[-2000:]
+    return output.decode(errors="replace")
+
+
+def test_a_terminal_shows_a_progress_bar_and_the_run_log_above_it(
+    tmp_path: Path, groq_server: Callable[..., MockGroq]
+) -> None:
+    server = groq_server(latency_s=0.3)
+    env = cli_env(tmp_path, server.base_url, PERSONA_RANKER_GROQ_BATCH_SIZE="10", COLUMNS="160")
+    shown = run_on_a_terminal(run_args(tmp_path), env)
+    bars = re.findall(r"model calls \S*━[^\r\n]*?(\d+)/(\d+)", shown)
+    assert bars, shown[-2000:]
+    assert {total for _, total in bars} == {"9"}
+    assert "leads judged, $0.0" in shown
+    # The run log still prints, each line after erasing the bar, which is drawn again below.
+    assert re.search(r"\r\x1b\[2K[^\r\n]*\x1b\[0m - dagster - [^\r\n]*model calls 9/9", shown)
+    assert "leads ranked" in shown, "the summary follows"
+
+
+def test_without_a_terminal_there_is_no_bar(
+    tmp_path: Path, groq_server: Callable[..., MockGroq]
+) -> None:
+    server = groq_server()
+    env = cli_env(tmp_path, server.base_url)
+    plain = subprocess.run(run_args(tmp_path), capture_output=True, text=True, env=env, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    assert "model calls 3/3" in plain.stderr and "━" not in plain.stderr + plain.stdout

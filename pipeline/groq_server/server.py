@@ -5,8 +5,11 @@ headers, 429 with `retry-after` past the requests/tokens per minute or per day, 
 request larger than the minute's tokens), and injects scripted faults. Tests, benchmarks and
 `persona-ranker mock-groq` use it; the SDK reaches it with `base_url=http://127.0.0.1:PORT`.
 
-Control endpoints (not Groq's): `POST /mock/faults` {"faults": [...]} queues faults for the
-next requests, `GET /mock/stats` lists every request served, `POST /mock/reset` clears both.
+The Files and Batch API are served too (`pipeline.groq_server.batches`).
+
+Control endpoints (not Groq's): `POST /mock/faults` {"faults": [...], "line_faults": [...]}
+queues faults for the next requests and the next batch lines, `GET /mock/stats` lists every
+request served, `POST /mock/reset` clears both.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from pipeline.groq_server.batches import LINE_ERROR, BatchService, BatchTiming
 from pipeline.groq_server.model import (
     answer_json,
     leads_in,
@@ -31,7 +36,8 @@ from pipeline.llm.ratelimit import RateLimits
 from pipeline.llm.tokens import chat_prompt_tokens, prefix_tokens, text_tokens
 from pipeline.persona.spec import Persona
 
-COMPLETIONS_PATH = "/openai/v1/chat/completions"
+API_ROOT = "/openai/v1"
+COMPLETIONS_PATH = f"{API_ROOT}/chat/completions"
 MODELS = ("openai/gpt-oss-120b", "openai/gpt-oss-20b")
 FAULTS = (
     "ok",  # no fault: lets a script reach the n-th request
@@ -69,6 +75,10 @@ class MockSettings:
     latency_s: float = 0.0
     latency_per_output_token_s: float = 0.0
     faults: list[str] = field(default_factory=list)
+    # The Batch API: seconds a batch takes to process, and after how many an unfinished one
+    # expires (none: never).
+    batch_delay_s: float = 0.0
+    batch_expire_s: float | None = None
 
 
 @dataclass
@@ -189,6 +199,9 @@ class MockGroq:
         # Requests being answered now, and the most there ever were at once.
         self._in_flight = 0
         self._most_in_flight = 0
+        self.batches = BatchService(
+            self._batch_line, BatchTiming(settings.batch_delay_s, settings.batch_expire_s)
+        )
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -216,12 +229,16 @@ class MockGroq:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def queue_faults(self, faults: list[str]) -> None:
-        unknown = [fault for fault in faults if fault not in FAULTS]
+    def queue_faults(self, faults: list[str], line_faults: Sequence[str] = ()) -> None:
+        """Faults for the next chat requests, and for the next batch lines answered (those
+        of the chat endpoint's that change an answer, or `line_error`)."""
+        known = (*FAULTS, LINE_ERROR)
+        unknown = [fault for fault in [*faults, *line_faults] if fault not in known]
         if unknown:
-            raise ValueError(f"unknown faults {unknown} (known: {', '.join(FAULTS)})")
+            raise ValueError(f"unknown faults {unknown} (known: {', '.join(known)})")
         with self._lock:
             self._faults.extend(faults)
+        self.batches.queue_line_faults(list(line_faults))
 
     def served(self) -> list[ServedRequest]:
         with self._lock:
@@ -250,6 +267,51 @@ class MockGroq:
                 self._in_flight -= 1
 
     def _complete(self, body: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        checked = self.read_request(body)
+        if not isinstance(checked, list):
+            return checked
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else ""
+        if fault == "slow":
+            time.sleep(self.settings.slow_s)
+        messages = body["messages"]
+        answer = self.answer(body, checked, fault)
+        prefix = json.dumps([messages[0], body.get("response_format")], sort_keys=True)
+        with self._lock:
+            cached = (
+                prefix_tokens(messages[:1], body.get("response_format"))
+                if prefix in self._seen_prefixes
+                else 0
+            )
+            counted = answer.prompt - cached + answer.completion
+            now = time.monotonic()
+            served = ServedRequest(
+                now - self._started,
+                200,
+                fault,
+                len(checked),
+                answer.prompt,
+                cached,
+                answer.completion,
+                counted,
+            )
+            status, headers, reply = self._admit(now, counted, fault, served)
+            if status == 200:
+                self._seen_prefixes.add(prefix)
+                reply = answer.completion_body(body["model"], cached)
+            served.status = status
+            self._served.append(served)
+        if status == 200:
+            time.sleep(
+                self.settings.latency_s
+                + self.settings.latency_per_output_token_s * answer.completion
+            )
+        return status, headers, reply
+
+    def read_request(
+        self, body: dict[str, Any]
+    ) -> list[dict[str, object]] | tuple[int, dict[str, str], dict[str, Any]]:
+        """The leads a chat completion request asks about, or the error Groq would answer."""
         problem = _request_problem(body)
         if problem:
             return _error(HTTPStatus.BAD_REQUEST, problem, "invalid_request_error")
@@ -262,46 +324,35 @@ class MockGroq:
         messages = body["messages"]
         user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         try:
-            leads = leads_in(user)
+            return leads_in(user)
         except (ValueError, KeyError, TypeError) as error:
             return _error(
                 HTTPStatus.BAD_REQUEST, f"cannot read the leads: {error}", "invalid_request_error"
             )
-        with self._lock:
-            fault = self._faults.popleft() if self._faults else ""
-        if fault == "slow":
-            time.sleep(self.settings.slow_s)
+
+    def _batch_line(self, body: dict[str, Any], fault: str) -> tuple[int, dict[str, Any]]:
+        """One request of a batch: answered like the chat endpoint, outside the per-minute
+        limits, with no cached prefix (batch pricing does not stack with it)."""
+        checked = self.read_request(body)
+        if not isinstance(checked, list):
+            status, _, reply = checked
+            return status, reply
+        return 200, self.answer(body, checked, fault).completion_body(body["model"], 0)
+
+    def answer(self, body: dict[str, Any], leads: list[dict[str, object]], fault: str) -> Answer:
+        """The model's answer to a readable request, with its token counts."""
         scored = score_leads(leads, self.persona, self.settings.disagreement)
         content = _apply_content_fault(fault, answer_json(scored), scored)
-        prompt = chat_prompt_tokens(messages, body.get("response_format"))
-        prefix = json.dumps([messages[0], body.get("response_format")], sort_keys=True)
         reasoning = (
             self.settings.reasoning_tokens_per_call
             + self.settings.reasoning_tokens_per_lead * len(leads)
         )
-        completion = text_tokens(content) + reasoning
-        with self._lock:
-            cached = (
-                prefix_tokens(messages[:1], body.get("response_format"))
-                if prefix in self._seen_prefixes
-                else 0
-            )
-            counted = prompt - cached + completion
-            now = time.monotonic()
-            served = ServedRequest(
-                now - self._started, 200, fault, len(leads), prompt, cached, completion, counted
-            )
-            status, headers, reply = self._admit(now, counted, fault, served)
-            if status == 200:
-                self._seen_prefixes.add(prefix)
-                reply = _completion(body["model"], content, prompt, cached, completion, reasoning)
-            served.status = status
-            self._served.append(served)
-        if status == 200:
-            time.sleep(
-                self.settings.latency_s + self.settings.latency_per_output_token_s * completion
-            )
-        return status, headers, reply
+        return Answer(
+            content,
+            prompt=chat_prompt_tokens(body["messages"], body.get("response_format")),
+            completion=text_tokens(content) + reasoning,
+            reasoning=reasoning,
+        )
 
     def _admit(
         self, now: float, counted: int, fault: str, served: ServedRequest
@@ -398,6 +449,20 @@ def _strict_schema_problem(schema: dict[str, Any], where: str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Answer:
+    content: str
+    prompt: int
+    completion: int
+    reasoning: int
+
+    def completion_body(self, model: str, cached: int) -> dict[str, Any]:
+        """The chat completion object Groq returns (cached: prompt tokens it had seen)."""
+        return _completion(
+            model, self.content, self.prompt, cached, self.completion, self.reasoning
+        )
+
+
 def _completion(
     model: str, content: str, prompt: int, cached: int, completion: int, reasoning: int
 ) -> dict[str, Any]:
@@ -435,19 +500,27 @@ def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
-            body = self._body()
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith(API_ROOT) and not self._authorized():
+                return
+            if self.path == f"{API_ROOT}/files":
+                self._send(*_reply(mock.batches.upload(self.headers["Content-Type"] or "", raw)))
+                return
+            body = self._json(raw)
             if body is None:
                 return
             if self.path == COMPLETIONS_PATH:
-                if not self.headers.get("Authorization", "").removeprefix("Bearer ").strip():
-                    self._send(
-                        *_error(HTTPStatus.UNAUTHORIZED, "Invalid API Key", "invalid_api_key")
-                    )
-                    return
                 self._send(*mock.complete(body))
+            elif self.path == f"{API_ROOT}/batches":
+                self._send(*_reply(mock.batches.create(body)))
+            elif self.path.startswith(f"{API_ROOT}/batches/") and self.path.endswith("/cancel"):
+                batch_id = self.path.removeprefix(f"{API_ROOT}/batches/").removesuffix("/cancel")
+                self._send(*_reply(mock.batches.cancel(batch_id)))
             elif self.path == "/mock/faults":
                 try:
-                    mock.queue_faults(list(body.get("faults", [])))
+                    mock.queue_faults(
+                        list(body.get("faults", [])), list(body.get("line_faults", []))
+                    )
                 except ValueError as error:
                     self._send(*_error(HTTPStatus.BAD_REQUEST, str(error), "invalid_request_error"))
                     return
@@ -456,18 +529,48 @@ def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
                 mock.reset()
                 self._send(200, {}, {"reset": True})
             else:
-                self._send(*_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found"))
+                self._not_found()
 
         def do_GET(self) -> None:
             if self.path == "/mock/stats":
                 self._send(200, {}, {"requests": [asdict(r) for r in mock.served()]})
+                return
+            if not self._authorized():
+                return
+            parts = self.path.removeprefix(API_ROOT).strip("/").split("/")
+            if parts == ["files"]:
+                self._send(*_reply(mock.batches.files()))
+            elif parts[0] == "files" and len(parts) in (2, 3):
+                wants_content = parts[2:] == ["content"]
+                self._send(*_reply(mock.batches.file(parts[1], content=wants_content)))
+            elif parts == ["batches"]:
+                self._send(*_reply(mock.batches.batches()))
+            elif parts[0] == "batches" and len(parts) == 2:
+                self._send(*_reply(mock.batches.retrieve(parts[1])))
             else:
-                self._send(*_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found"))
+                self._not_found()
 
-        def _body(self) -> dict[str, Any] | None:
-            length = int(self.headers.get("Content-Length") or 0)
+        def do_DELETE(self) -> None:
+            if not self._authorized():
+                return
+            parts = self.path.removeprefix(API_ROOT).strip("/").split("/")
+            if parts[0] == "files" and len(parts) == 2:
+                self._send(*_reply(mock.batches.delete_file(parts[1])))
+            else:
+                self._not_found()
+
+        def _authorized(self) -> bool:
+            if self.headers.get("Authorization", "").removeprefix("Bearer ").strip():
+                return True
+            self._send(*_error(HTTPStatus.UNAUTHORIZED, "Invalid API Key", "invalid_api_key"))
+            return False
+
+        def _not_found(self) -> None:
+            self._send(*_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found"))
+
+        def _json(self, raw: bytes) -> dict[str, Any] | None:
             try:
-                body = json.loads(self.rfile.read(length) or b"{}")
+                body = json.loads(raw or b"{}")
             except json.JSONDecodeError:
                 self._send(
                     *_error(HTTPStatus.BAD_REQUEST, "body is not JSON", "invalid_request_error")
@@ -475,11 +578,13 @@ def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
                 return None
             return body if isinstance(body, dict) else {}
 
-        def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
-            payload = json.dumps(body).encode("utf-8")
+        def _send(self, status: int, headers: dict[str, str], body: dict[str, Any] | bytes) -> None:
+            is_file = isinstance(body, bytes)
+            payload = body if is_file else json.dumps(body).encode("utf-8")
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                kind = "application/octet-stream" if is_file else "application/json"
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -492,3 +597,10 @@ def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
             return
 
     return Handler
+
+
+def _reply(
+    reply: tuple[int, dict[str, Any] | bytes],
+) -> tuple[int, dict[str, str], dict[str, Any] | bytes]:
+    status, body = reply
+    return status, {}, body

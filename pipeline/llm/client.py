@@ -90,6 +90,20 @@ def estimate_tokens(messages: list[dict[str, str]], completion_budget: int) -> i
     return chat_prompt_tokens(messages, RESPONSE_FORMAT) + completion_budget
 
 
+def completion_body(
+    model: str, messages: list[dict[str, str]], completion_budget: int, reasoning_effort: str
+) -> dict[str, object]:
+    """One chat completion request: the same body whether it is sent now or in a batch."""
+    return {
+        "model": model,
+        "messages": messages,
+        "response_format": RESPONSE_FORMAT,
+        "reasoning_effort": reasoning_effort,
+        "max_completion_tokens": completion_budget,
+        "temperature": 0,
+    }
+
+
 @dataclass
 class GroqChat:
     """Chat completions with structured output, rate limited and retried as Groq needs."""
@@ -138,12 +152,9 @@ class GroqChat:
                 raise DailyCapReached(exhausted.wait_s, exhausted.reason) from None
             try:
                 raw = self.client.chat.completions.with_raw_response.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    response_format=RESPONSE_FORMAT,  # type: ignore[arg-type]
-                    reasoning_effort=self.reasoning_effort,  # type: ignore[arg-type]
-                    max_completion_tokens=completion_budget,
-                    temperature=0,
+                    **completion_body(  # type: ignore[arg-type]
+                        self.model, messages, completion_budget, self.reasoning_effort
+                    )
                 )
             except groq.APIStatusError as error:
                 self.limiter.settle(spend, 0)
@@ -157,7 +168,7 @@ class GroqChat:
                 self._back_off(record)
                 continue
             completion = raw.parse()
-            usage = _usage(completion.usage)
+            usage = usage_of(completion.usage)
             self.limiter.settle(spend, usage.counted_tokens)
             self.limiter.observe(raw.headers)
             record.usage = record.usage + usage
@@ -199,7 +210,7 @@ class GroqChat:
             raise CallFailed(f"{record.error} (after {record.attempts} attempts)") from None
 
 
-def _usage(usage: object) -> Usage:
+def usage_of(usage: object) -> Usage:
     if usage is None:
         return Usage()
     prompt_details = getattr(usage, "prompt_tokens_details", None)

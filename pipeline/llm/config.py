@@ -47,12 +47,25 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class BatchTerms:
+    """Groq's Batch API: the share of the synchronous price it bills (the cached-input
+    discount does not apply on top), the most lines and bytes one input file may hold, and
+    the window within which a batch completes."""
+
+    price_factor: float = 0.5
+    max_lines: int = 50_000
+    max_bytes: int = 200_000_000
+    completion_window: str = "24h"
+
+
+@dataclass(frozen=True)
 class GroqConfig:
     prices: dict[str, ModelPrice]
     cached_input_factor: float
     tiers: dict[str, RateLimits]
     # Calls in flight at once, per tier (1 when the tier does not say).
     concurrency: dict[str, int] = field(default_factory=dict)
+    batch: BatchTerms = field(default_factory=BatchTerms)
 
     def price(self, model: str) -> ModelPrice:
         if model not in self.prices:
@@ -69,6 +82,16 @@ class GroqConfig:
     def calls_in_flight(self, tier: str) -> int:
         self.limits(tier)
         return self.concurrency.get(tier, 1)
+
+    def batch_cost_usd(self, model: str, usage: Usage) -> float:
+        """A batch line's price: every prompt token at the batch share of the input price,
+        cached or not."""
+        price = self.price(model)
+        dollars = (
+            usage.prompt_tokens * price.input_per_million
+            + usage.completion_tokens * price.output_per_million
+        )
+        return dollars * self.batch.price_factor / 1_000_000
 
     def cost_usd(self, model: str, usage: Usage) -> float:
         price = self.price(model)
@@ -104,11 +127,26 @@ def load_groq_config(path: str | Path) -> GroqConfig:
             if "concurrency" in entry
         }
         factor = float(document.get("cached_input_factor", 1.0))
+        batch = _batch_terms(document.get("batch") or {})
     except (KeyError, TypeError, ValueError) as error:
         raise GroqConfigError(f"{source}: missing or invalid value: {error}") from error
     if any(calls < 1 for calls in concurrency.values()):
         raise GroqConfigError(f"{source}: a tier's concurrency must be at least 1")
-    return GroqConfig(prices, factor, tiers, concurrency)
+    if not 0 < batch.price_factor <= 1 or batch.max_lines < 1 or batch.max_bytes < 1:
+        raise GroqConfigError(
+            f"{source}: batch: price_factor must be in (0, 1], max_lines and max_bytes positive"
+        )
+    return GroqConfig(prices, factor, tiers, concurrency, batch)
+
+
+def _batch_terms(entry: dict[str, Any]) -> BatchTerms:
+    defaults = BatchTerms()
+    return BatchTerms(
+        price_factor=float(entry.get("price_factor", defaults.price_factor)),
+        max_lines=int(entry.get("max_lines", defaults.max_lines)),
+        max_bytes=int(entry.get("max_bytes", defaults.max_bytes)),
+        completion_window=str(entry.get("completion_window", defaults.completion_window)),
+    )
 
 
 def _mapping(document: dict[str, Any], key: str) -> dict[str, Any]:

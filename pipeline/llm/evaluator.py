@@ -4,6 +4,10 @@ Every model answer is checked; a lead the model did not answer is asked again on
 judged by the rules (`evaluator='rules_fallback'`, with the reason). A lead is never marked
 irrelevant because a call failed. When the account's daily budget runs out the run stops:
 what was paid for is cached, and the leads not yet judged stay pending.
+
+In batch mode the leads the cache cannot answer go to Groq's Batch API instead of being called
+(`AwaitingBatch` says which); leads earlier batches left unanswered are routed by
+`routing.plan_batch`.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
 from pipeline.llm.answers import ModelScore, check_answer
+from pipeline.llm.batch_ledger import BatchRow
+from pipeline.llm.batches import GroqBatches
 from pipeline.llm.client import (
     CallFailed,
     CallRecord,
@@ -25,7 +31,7 @@ from pipeline.llm.client import (
     RequestTooLarge,
 )
 from pipeline.llm.config import Usage
-from pipeline.llm.progress import CallProgress
+from pipeline.llm.progress import PROGRESS_EVENTS, CallProgress
 from pipeline.llm.prompts import (
     PROMPT_VERSION,
     LeadForModel,
@@ -34,10 +40,12 @@ from pipeline.llm.prompts import (
     persona_prompt,
 )
 from pipeline.llm.routing import (
+    BatchPlan,
     answer_cache_key,
     company_batches,
     leads_for_model,
     needs_model,
+    plan_batch,
 )
 from pipeline.llm.store import CachedScore, LlmStore
 from pipeline.persona.spec import Persona
@@ -49,6 +57,40 @@ EVALUATOR_RULES = "rules"
 EVALUATOR_MODEL = "groq"
 EVALUATOR_FALLBACK = "rules_fallback"
 BASIS_MODEL = "model"
+
+
+@dataclass(frozen=True)
+class BatchMode:
+    """A run nobody waits for: the leads that need the model go to Groq's Batch API."""
+
+    batches: GroqBatches
+    client: str
+    # What becomes of leads earlier batches left unanswered (`routing.plan_batch`).
+    on_failure: str = "batch"
+    max_attempts: int = 2
+    # Failed batches older than this are forgotten: a lead judged by the rules after failed
+    # batches is asked again on a later night.
+    memory: timedelta = timedelta(days=7)
+
+
+class AwaitingBatch(Exception):
+    """Leads wait for a batch: nothing is written, the previous evaluations stay."""
+
+    def __init__(
+        self, submitted: list[BatchRow], sent: int, waiting: int, stats: ModelStats
+    ) -> None:
+        ids = ", ".join(str(row.batch_id) for row in submitted)
+        parts = [f"{sent} leads submitted in {len(submitted)} batch(es) ({ids})"] if sent else []
+        if waiting:
+            parts.append(f"{waiting} leads wait in batches submitted before")
+        super().__init__(
+            "; ".join(parts) + ". The evaluations are written when the answers are in "
+            "(the groq_batches sensor, or `persona-ranker run --batch --wait`)."
+        )
+        self.submitted = submitted
+        self.sent = sent
+        self.waiting = waiting
+        self.stats = stats
 
 
 class EvaluationIncomplete(Exception):
@@ -126,6 +168,8 @@ class HybridEvaluator:
     log: Callable[[str], None] = print
     # Calls in flight at once; every one is admitted by the same limiter.
     concurrency: int = 1
+    # Set for a batch-mode run.
+    batch: BatchMode | None = None
 
     def __post_init__(self) -> None:
         # The same prefix for every call of the run (Groq caches it): built once.
@@ -152,16 +196,23 @@ class HybridEvaluator:
         cached = self.store.cached(list(keys.values()))
         answers = {lead_id: cached[key] for lead_id, key in keys.items() if key in cached}
         stats.cache_hits = len(answers)
-        fallbacks: dict[str, str] = {}
         todo = [lead for lead in candidates if lead.lead_id not in answers]
-        batches = company_batches(todo, self.batch_size)
+        plan = self._plan(todo, keys)
+        fallbacks = dict(plan.fallbacks)
+        batches = company_batches(plan.sync, self.batch_size)
         self.log(
             f"{len(candidates)} of {len(leads)} leads need the model; {stats.cache_hits} "
-            f"cached, {len(todo)} to send in {len(batches)} calls to {self.chat.model}, "
+            f"cached, {len(plan.sync)} to send in {len(batches)} calls to {self.chat.model}, "
             f"{self.concurrency} at a time"
+            + (
+                f"; {len(plan.submit)} to a batch, {len(plan.waiting)} waiting in open batches, "
+                f"{len(plan.fallbacks)} to the rules after failed batches"
+                if self.batch
+                else ""
+            )
         )
         self._progress = CallProgress(
-            len(batches), len(todo), self.chat.limiter.limits, self.chat.limiter.minute_s
+            len(batches), len(plan.sync), self.chat.limiter.limits, self.chat.limiter.minute_s
         )
         try:
             with self.store.session():
@@ -174,10 +225,38 @@ class HybridEvaluator:
                 if lead.lead_id not in answers and lead.lead_id not in fallbacks
             ]
             raise EvaluationIncomplete(str(cap), pending, stats) from cap
+        if self.batch and (plan.submit or plan.waiting):
+            submitted = (
+                self.batch.batches.submit(
+                    self.run_id,
+                    self.batch.client,
+                    self.persona.fingerprint,
+                    self._system_prompt,
+                    company_batches(plan.submit, self.batch_size),
+                    keys,
+                )
+                if plan.submit
+                else []
+            )
+            raise AwaitingBatch(submitted, len(plan.submit), len(plan.waiting), stats)
         stats.answered = len(answers) - stats.cache_hits
         stats.fallbacks = len(fallbacks)
         judged = self._frame(rules, answers, fallbacks)
         return climb_ladder(leads, judged, self.persona), stats
+
+    def _plan(self, todo: list[LeadForModel], keys: dict[str, str]) -> BatchPlan:
+        """Every uncached lead is called now, unless the run is in batch mode."""
+        if self.batch is None:
+            return BatchPlan(sync=todo)
+        ledger = self.batch.batches.ledger
+        return plan_batch(
+            todo,
+            keys,
+            ledger.waiting(self.batch.client),
+            ledger.failures(self.batch.client, datetime.now(UTC) - self.batch.memory),
+            self.batch.on_failure,
+            self.batch.max_attempts,
+        )
 
     def _judge_all(
         self,
@@ -330,6 +409,7 @@ class HybridEvaluator:
                     len(paid) + len(given_up or {}),
                 )
                 self.log(line)
+                PROGRESS_EVENTS.info(line, extra={"snapshot": self._progress.snapshot()})
 
     def _frame(
         self, rules: pd.DataFrame, answers: dict[str, CachedScore], fallbacks: dict[str, str]
@@ -337,14 +417,17 @@ class HybridEvaluator:
         frame = rules.copy()
         lead_ids = frame["lead_id"]
         by_model = lead_ids.isin(answers.keys())
-        scores = lead_ids[by_model].map(lambda lead_id: answers[lead_id].relevance_score)
-        frame.loc[by_model, "relevance_score"] = scores.astype("int64")
-        frame.loc[by_model, "is_relevant"] = scores >= self.persona.relevance_threshold
-        frame.loc[by_model, RUNG_FIT] = scores.map(lambda s: fit_of_score(int(s), self.persona))
-        frame.loc[by_model, "reasoning"] = lead_ids[by_model].map(lambda i: answers[i].reasoning)
-        frame.loc[by_model, "evaluator"] = EVALUATOR_MODEL
-        frame.loc[by_model, "decision_basis"] = BASIS_MODEL
-        frame.loc[by_model, "model"] = self.chat.model
+        if by_model.any():
+            scores = lead_ids[by_model].map(lambda lead_id: answers[lead_id].relevance_score)
+            frame.loc[by_model, "relevance_score"] = scores.astype("int64")
+            frame.loc[by_model, "is_relevant"] = scores >= self.persona.relevance_threshold
+            frame.loc[by_model, RUNG_FIT] = scores.map(lambda s: fit_of_score(int(s), self.persona))
+            frame.loc[by_model, "reasoning"] = lead_ids[by_model].map(
+                lambda i: answers[i].reasoning
+            )
+            frame.loc[by_model, "evaluator"] = EVALUATOR_MODEL
+            frame.loc[by_model, "decision_basis"] = BASIS_MODEL
+            frame.loc[by_model, "model"] = self.chat.model
         fell_back = lead_ids.isin(fallbacks.keys())
         frame.loc[fell_back, "evaluator"] = EVALUATOR_FALLBACK
         frame.loc[fell_back, "fallback_reason"] = lead_ids[fell_back].map(fallbacks)

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.llm.ratelimit import RateLimits
+
+# Every progress line is also an event on this logger, with the figures as `record.snapshot`,
+# for whoever draws them (the CLI's bar on a terminal). Nobody listens by default.
+PROGRESS_EVENTS = logging.getLogger("persona_ranker.progress")
+PROGRESS_EVENTS.propagate = False
+PROGRESS_EVENTS.setLevel(logging.INFO)
+
+
+@dataclass(frozen=True)
+class ProgressSnapshot:
+    """The figures of a progress line; `started` tells one evaluation from the next."""
+
+    started: float
+    calls: int
+    planned_calls: int
+    leads_judged: int
+    leads_to_judge: int
+    usd: float
 
 
 @dataclass
@@ -38,6 +57,16 @@ class CallProgress:
         self.waited_s += waited_s
         self.leads_judged += judged
         return self.line()
+
+    def snapshot(self) -> ProgressSnapshot:
+        return ProgressSnapshot(
+            self.started,
+            self.calls,
+            self.planned_calls,
+            self.leads_judged,
+            self.leads_to_judge,
+            self.usd,
+        )
 
     def eta_from_budget_s(self) -> float:
         """Seconds the rest needs at the limits: the tokens of the leads left, at this run's

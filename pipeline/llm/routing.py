@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -86,3 +87,44 @@ def company_batches(leads: list[LeadForModel], batch_size: int) -> list[list[Lea
         else:
             target.extend(part)
     return batches + open_batches
+
+
+@dataclass
+class BatchPlan:
+    """Where each uncached lead of a batch-mode run goes: a call now, a new batch, the batch it
+    already waits in, or the rules (lead_id -> the reason, for `fallback_reason`)."""
+
+    sync: list[LeadForModel] = field(default_factory=list)
+    submit: list[LeadForModel] = field(default_factory=list)
+    waiting: list[LeadForModel] = field(default_factory=list)
+    fallbacks: dict[str, str] = field(default_factory=dict)
+
+
+def plan_batch(
+    leads: list[LeadForModel],
+    cache_keys: dict[str, str],
+    waiting: set[str],
+    failures: dict[str, tuple[int, str]],
+    on_failure: str,
+    max_attempts: int,
+) -> BatchPlan:
+    """A lead in an open batch waits for it; one that earlier batches left unanswered goes
+    to a call now (`sync`), to the rules (`rules`), or to a new batch until `max_attempts`
+    batches failed it and then to the rules (`batch`); any other lead to a new batch."""
+    plan = BatchPlan()
+    for lead in leads:
+        key = cache_keys[lead.lead_id]
+        if key in waiting:
+            plan.waiting.append(lead)
+        elif key not in failures:
+            plan.submit.append(lead)
+        elif on_failure == "sync":
+            plan.sync.append(lead)
+        elif on_failure == "batch" and failures[key][0] < max_attempts:
+            plan.submit.append(lead)
+        else:
+            attempts, error = failures[key]
+            plan.fallbacks[lead.lead_id] = (
+                f"no batch answer ({attempts} batch{'es' if attempts > 1 else ''}): {error}"
+            )[:200]
+    return plan

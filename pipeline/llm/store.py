@@ -21,6 +21,8 @@ from pipeline.storage.views import view_statements
 
 CACHE_TABLE = "llm_cache"
 CALLS_TABLE = "llm_calls"
+BATCHES_TABLE = "llm_batches"
+BATCH_LEADS_TABLE = "llm_batch_leads"
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,51 @@ _CALLS_COLUMNS = (
     "error varchar not null",
 )
 _CALL_COLUMN_NAMES = tuple(column.split()[0] for column in _CALLS_COLUMNS)
-# Calls logged before clients existed were the one client's, `default`.
-_CLIENT_COLUMN_FOR_OLDER_LOGS = "client varchar default 'default'"
+# Columns added since the first call logs: calls logged before clients existed were the one
+# client's, `default`; a batch line's call names its batch, a synchronous call none.
+_COLUMNS_ADDED_TO_CALLS = ("client varchar default 'default'", "batch_key varchar default ''")
+# One row per submission to Groq's Batch API (a submission larger than Groq's limits is
+# several batches). `status` is Groq's (validating ... completed, expired, cancelled, failed),
+# or ours before Groq has it (submitting) or when it never got it (not_submitted). A batch is
+# open until its answers are ingested.
+BATCH_COLUMNS = (
+    "batch_key varchar primary key",
+    "client varchar not null",
+    "run_id varchar not null",
+    "batch_id varchar",
+    "input_file_id varchar",
+    "model varchar not null",
+    "prompt_version varchar not null",
+    "persona_fingerprint varchar not null",
+    "lines integer not null",
+    "leads integer not null",
+    "submitted_at timestamp with time zone not null",
+    "status varchar not null",
+    "completed_lines integer not null",
+    "failed_lines integer not null",
+    "output_file_id varchar",
+    "error_file_id varchar",
+    "prompt_tokens integer not null",
+    "completion_tokens integer not null",
+    "usd double precision not null",
+    "answered_leads integer not null",
+    "failed_leads integer not null",
+    "ingested_at timestamp with time zone",
+    "error varchar not null",
+)
+# Which lead each line's short id stands for, and what became of it (pending, answered,
+# failed): the answers come back in another process, hours later.
+BATCH_LEAD_COLUMNS = (
+    "batch_key varchar not null",
+    "custom_id varchar not null",
+    "number integer not null",
+    "lead_id varchar not null",
+    "company_key varchar not null",
+    "cache_key varchar not null",
+    "status varchar not null",
+    "error varchar not null",
+    "primary key (batch_key, custom_id, number)",
+)
 # Cache lookups go in chunks: one statement's parameters stay well under PostgreSQL's 65,535.
 _LOOKUP_CHUNK = 1000
 
@@ -100,12 +145,12 @@ class LlmStore:
 
     def cached(self, keys: list[str]) -> dict[str, CachedScore]:
         found: dict[str, CachedScore] = {}
-        with self._transaction() as cursor:
+        with self.transaction() as cursor:
             for start in range(0, len(keys), _LOOKUP_CHUNK):
                 chunk = keys[start : start + _LOOKUP_CHUNK]
                 cursor.execute(
                     "select cache_key, lead_id, company_key, relevance_score, reasoning, model "
-                    f"from {self._cache} where cache_key in ({self._marks(len(chunk))})",
+                    f"from {self._cache} where cache_key in ({self.marks(len(chunk))})",
                     chunk,
                 )
                 found.update({row[0]: CachedScore(*row) for row in cursor.fetchall()})
@@ -120,72 +165,97 @@ class LlmStore:
         persona_fingerprint: str,
     ) -> None:
         """The call and the answers it paid for, together or not at all."""
-        now = datetime.now(UTC)
-        with self._transaction() as cursor:
-            cursor.execute(
-                f"insert into {self._calls} ({', '.join(_CALL_COLUMN_NAMES)}) "
-                f"values ({self._marks(len(_CALL_COLUMN_NAMES))})",
-                [
-                    record.call_id,
-                    self.client,
-                    run_id,
-                    record.started_at,
-                    record.model,
-                    record.companies,
-                    record.leads,
-                    record.status,
-                    record.http_status,
-                    record.attempts,
-                    record.retries,
-                    record.usage.prompt_tokens,
-                    record.usage.completion_tokens,
-                    record.usage.cached_tokens,
-                    record.usage.reasoning_tokens,
-                    record.latency_s,
-                    record.usd,
-                    record.error,
-                ],
+        with self.transaction() as cursor:
+            self.insert_call(cursor, self.client, run_id, record)
+            self.insert_answers(
+                cursor, record.call_id, answers, prompt_version, persona_fingerprint
             )
-            if answers:
-                # Two leads with the same title at one company share a key and an answer. One
-                # statement for all of them: DuckDB runs executemany row by row (90 ms a call).
-                rows = [
-                    [
-                        answer.cache_key,
-                        answer.lead_id,
-                        answer.company_key,
-                        answer.model,
-                        prompt_version,
-                        persona_fingerprint,
-                        answer.relevance_score,
-                        answer.reasoning,
-                        record.call_id,
-                        now,
-                    ]
-                    for answer in {answer.cache_key: answer for answer in answers}.values()
-                ]
-                row_marks = f"({self._marks(len(_CACHE_COLUMNS))})"
-                cursor.execute(
-                    f"insert into {self._cache} values {', '.join([row_marks] * len(rows))} "
-                    "on conflict (cache_key) do nothing",
-                    [value for row in rows for value in row],
-                )
+
+    def insert_call(
+        self, cursor: Any, client: str, run_id: str, record: CallRecord, batch_key: str = ""
+    ) -> None:
+        """One row of the call log, inside the caller's transaction; a call logged already
+        (a batch ingested twice) is left as it is."""
+        names = (*_CALL_COLUMN_NAMES, "batch_key")
+        cursor.execute(
+            f"insert into {self._calls} ({', '.join(names)}) "
+            f"values ({self.marks(len(names))}) on conflict (call_id) do nothing",
+            [
+                record.call_id,
+                client,
+                run_id,
+                record.started_at,
+                record.model,
+                record.companies,
+                record.leads,
+                record.status,
+                record.http_status,
+                record.attempts,
+                record.retries,
+                record.usage.prompt_tokens,
+                record.usage.completion_tokens,
+                record.usage.cached_tokens,
+                record.usage.reasoning_tokens,
+                record.latency_s,
+                record.usd,
+                record.error,
+                batch_key,
+            ],
+        )
+
+    def insert_answers(
+        self,
+        cursor: Any,
+        call_id: str,
+        answers: list[CachedScore],
+        prompt_version: str,
+        persona_fingerprint: str,
+    ) -> None:
+        """Answers into the cache, inside the caller's transaction."""
+        if not answers:
+            return
+        now = datetime.now(UTC)
+        # Two leads with the same title at one company share a key and an answer. One
+        # statement for all of them: DuckDB runs executemany row by row (90 ms a call).
+        rows = [
+            [
+                answer.cache_key,
+                answer.lead_id,
+                answer.company_key,
+                answer.model,
+                prompt_version,
+                persona_fingerprint,
+                answer.relevance_score,
+                answer.reasoning,
+                call_id,
+                now,
+            ]
+            for answer in {answer.cache_key: answer for answer in answers}.values()
+        ]
+        row_marks = f"({self.marks(len(_CACHE_COLUMNS))})"
+        cursor.execute(
+            f"insert into {self._cache} values {', '.join([row_marks] * len(rows))} "
+            "on conflict (cache_key) do nothing",
+            [value for row in rows for value in row],
+        )
 
     def calls(self, run_id: str | None = None) -> pd.DataFrame:
         """The call log, of one run or of all."""
         where, parameters = (
             (f"where run_id = {self.warehouse.placeholder}", [run_id]) if run_id else ("", [])
         )
-        with self._transaction() as cursor:
+        with self.transaction() as cursor:
             cursor.execute(f"select * from {self._calls} {where} order by started_at", parameters)
             names = [column[0] for column in cursor.description]
             return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
 
-    def _marks(self, count: int) -> str:
+    def marks(self, count: int) -> str:
         return ", ".join([self.warehouse.placeholder] * count)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
+    def transaction(self) -> Iterator[Any]:
+        """A cursor in one transaction (on the session's connection, when one is open), the
+        tables made first when missing."""
         opened = self._session.transaction() if self._session else self.warehouse.transaction()
         with opened as cursor:
             if not self._ready:
@@ -197,11 +267,15 @@ class LlmStore:
         create_tables(
             cursor,
             self.warehouse.schema,
-            {CACHE_TABLE: _CACHE_COLUMNS, CALLS_TABLE: _CALLS_COLUMNS},
+            {
+                CACHE_TABLE: _CACHE_COLUMNS,
+                CALLS_TABLE: _CALLS_COLUMNS,
+                BATCHES_TABLE: BATCH_COLUMNS,
+                BATCH_LEADS_TABLE: BATCH_LEAD_COLUMNS,
+            },
         )
-        cursor.execute(
-            f"alter table {self._calls} add column if not exists {_CLIENT_COLUMN_FOR_OLDER_LOGS}"
-        )
+        for column in _COLUMNS_ADDED_TO_CALLS:
+            cursor.execute(f"alter table {self._calls} add column if not exists {column}")
         for statement in view_statements(
             self.warehouse.schema, CALLS_TABLE, self.warehouse.is_postgres
         ):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,9 +18,16 @@ from dagster import Config, ConfigurableResource, EnvVar, InitResourceContext, g
 from pydantic import Field, PrivateAttr
 
 from pipeline.leads.files import LeadFile, read_lead_file
+from pipeline.llm.batch_ledger import BatchLedger
+from pipeline.llm.batches import GroqBatches
 from pipeline.llm.client import GroqChat
 from pipeline.llm.config import GroqConfig, load_groq_config
-from pipeline.llm.evaluator import EVALUATOR_MODEL, EVALUATOR_RULES, HybridEvaluator
+from pipeline.llm.evaluator import (
+    EVALUATOR_MODEL,
+    EVALUATOR_RULES,
+    BatchMode,
+    HybridEvaluator,
+)
 from pipeline.llm.ratelimit import RateLimiter, RateLimits, shared_limiter
 from pipeline.llm.shared_budget import PostgresLedger
 from pipeline.llm.store import LlmStore
@@ -127,8 +135,9 @@ class LeadEvaluator(ConfigurableResource):
 
     @abstractmethod
     def evaluate(
-        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str
-    ) -> Evaluated: ...
+        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str, batch: bool = False
+    ) -> Evaluated:
+        """`batch`: the leads that need a model go to a batch (AwaitingBatch is raised)."""
 
 
 class RulesEvaluator(LeadEvaluator):
@@ -139,8 +148,9 @@ class RulesEvaluator(LeadEvaluator):
         return EVALUATOR_RULES
 
     def evaluate(
-        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str
+        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str, batch: bool = False
     ) -> Evaluated:
+        # No model, nothing to batch: the rules answer at once.
         return Evaluated(
             evaluate_with_rules(leads, persona, self.evaluator_name, datetime.now(UTC))
         )
@@ -174,6 +184,11 @@ class GroqEvaluator(LeadEvaluator):
     backoff_s: float = Field(default=1.0, ge=0, description="First back-off after 498/5xx.")
     minute_s: float = Field(default=60.0, gt=0, description="Seconds per rate-limit minute.")
     reasoning_effort: str = Field(default="low", description="gpt-oss reasoning effort.")
+    batch_failed: str = Field(
+        default="batch",
+        description="Leads a batch left unanswered: batch (a new batch, then the rules), "
+        "sync (a call now) or rules (the rules, flagged).",
+    )
 
     _client: groq.Groq | None = PrivateAttr(default=None)
 
@@ -229,8 +244,21 @@ class GroqEvaluator(LeadEvaluator):
         key = hashlib.sha256(self.api_key.encode("utf-8")).hexdigest()[:12]
         return f"{key}|{self.base_url or os.environ.get('GROQ_BASE_URL', '')}|{self.model}"
 
+    def batches(self, config: GroqConfig, client: str) -> GroqBatches:
+        """Groq's Batch API for this key and model, logging in the warehouse."""
+        config.price(self.model)
+        store = LlmStore(Warehouse(self.warehouse, self.warehouse_schema), client)
+        return GroqBatches(
+            client=self._client or self._new_client(),
+            model=self.model,
+            config=config,
+            ledger=BatchLedger(store),
+            reasoning_effort=self.reasoning_effort,
+            log=_LOG.info,
+        )
+
     def evaluate(
-        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str
+        self, leads: pd.DataFrame, persona: Persona, run_id: str, client: str, batch: bool = False
     ) -> Evaluated:
         config = load_groq_config(self.config_path)
         hybrid = HybridEvaluator(
@@ -241,9 +269,22 @@ class GroqEvaluator(LeadEvaluator):
             batch_size=self.batch_size,
             log=_LOG.info,
             concurrency=self.concurrency or config.calls_in_flight(self.tier),
+            batch=(
+                BatchMode(self.batches(config, client), client, self.batch_failed)
+                if batch
+                else None
+            ),
         )
         evaluations, stats = hybrid.evaluate(leads, datetime.now(UTC))
         return Evaluated(evaluations, stats.as_metadata(len(leads)))
+
+
+@contextmanager
+def resolved_batches(evaluator: GroqEvaluator, client: str) -> Iterator[GroqBatches]:
+    """The Batch API of a Groq evaluator as the definitions configure it (its EnvVars read),
+    outside a run: for `run --batch --wait`."""
+    with evaluator.process_config_and_initialize_cm() as resolved:
+        yield resolved.batches(load_groq_config(resolved.config_path), client)
 
 
 def warehouse_config(settings: Settings, environ: Mapping[str, str] = os.environ) -> str:
@@ -285,6 +326,7 @@ def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ
         warehouse_schema=settings.warehouse_schema,
         batch_size=settings.groq_batch_size,
         concurrency=settings.groq_concurrency,
+        batch_failed=settings.groq_batch_failed,
     )
 
 

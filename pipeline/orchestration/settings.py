@@ -32,12 +32,18 @@ ENV_GROQ_TIER = "PERSONA_RANKER_GROQ_TIER"
 ENV_GROQ_BATCH_SIZE = "PERSONA_RANKER_GROQ_BATCH_SIZE"
 ENV_GROQ_CONFIG = "PERSONA_RANKER_GROQ_CONFIG"
 ENV_GROQ_CONCURRENCY = "PERSONA_RANKER_GROQ_CONCURRENCY"
+# The nightly schedule sends the model's leads to Groq's Batch API ("1", "true", "yes").
+ENV_GROQ_BATCH = "PERSONA_RANKER_GROQ_BATCH"
+ENV_GROQ_BATCH_FAILED = "PERSONA_RANKER_GROQ_BATCH_FAILED"
+ENV_GROQ_BATCH_POLL = "PERSONA_RANKER_GROQ_BATCH_POLL_SECONDS"
 # The password `grant-reader` gives a role it creates (none when unset).
 ENV_READER_PASSWORD = "PERSONA_RANKER_READER_PASSWORD"
 # Read by the groq SDK as well: the key, and the server root (GROQ_BASE_URL).
 GROQ_KEY_VARIABLE = "GROQ_API_KEY"
 
 EVALUATOR_CHOICES = ("auto", "rules", "groq")
+BATCH_FAILED_CHOICES = ("batch", "sync", "rules")
+_TRUE = ("1", "true", "yes", "on")
 # DuckDB confuses a schema with the database when both share a name ('warehouse.duckdb'
 # opens as catalog 'warehouse'), so its tables live in a schema of another name.
 DUCKDB_SCHEMA = "persona_ranker"
@@ -85,6 +91,12 @@ class Settings:
     groq_batch_size: int = 40
     # Calls in flight at once; none: the tier's default in the Groq config file.
     groq_concurrency: int | None = None
+    # The nightly schedule in batch mode (half price, answers within the window).
+    groq_batch: bool = False
+    # Leads a batch left unanswered: a new batch (then the rules), a call now, or the rules.
+    groq_batch_failed: str = "batch"
+    # How often `run --batch --wait` asks Groq how its batches are doing.
+    groq_batch_poll_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.top_n < 1:
@@ -93,6 +105,13 @@ class Settings:
             raise ValueError(f"Groq concurrency must be at least 1, got {self.groq_concurrency}")
         if self.groq_batch_size < 1:
             raise ValueError(f"Groq batch size must be at least 1, got {self.groq_batch_size}")
+        if self.groq_batch_failed not in BATCH_FAILED_CHOICES:
+            raise ValueError(
+                f"unknown answer to failed batch lines '{self.groq_batch_failed}' (choose from "
+                f"{', '.join(BATCH_FAILED_CHOICES)})"
+            )
+        if self.groq_batch_poll_s <= 0:
+            raise ValueError(f"batch poll interval must be positive, got {self.groq_batch_poll_s}")
         if self.evaluator not in EVALUATOR_CHOICES:
             raise ValueError(
                 f"unknown evaluator '{self.evaluator}' (choose from {', '.join(EVALUATOR_CHOICES)})"
@@ -152,6 +171,15 @@ class Settings:
         ):
             if environ.get(variable):
                 overrides[field] = environ[variable]
+        if environ.get(ENV_GROQ_BATCH):
+            overrides["groq_batch"] = environ[ENV_GROQ_BATCH].strip().lower() in _TRUE
+        if environ.get(ENV_GROQ_BATCH_FAILED):
+            overrides["groq_batch_failed"] = environ[ENV_GROQ_BATCH_FAILED]
+        if environ.get(ENV_GROQ_BATCH_POLL):
+            try:
+                overrides["groq_batch_poll_s"] = float(environ[ENV_GROQ_BATCH_POLL])
+            except ValueError as error:
+                raise ValueError(f"{ENV_GROQ_BATCH_POLL} must be a number of seconds") from error
         if environ.get(ENV_EVALUATOR):
             overrides["evaluator"] = environ[ENV_EVALUATOR]
         if environ.get(ENV_COLUMNS):

@@ -1,0 +1,80 @@
+"""The CLI's progress bar for model calls, drawn on a terminal from the evaluator's progress
+events (`pipeline.llm.progress.PROGRESS_EVENTS`). The run log's lines print above it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from pipeline.llm.progress import PROGRESS_EVENTS, ProgressSnapshot
+
+
+class ProgressBar(logging.Handler):
+    """One bar per evaluation: calls done of planned, leads judged, dollars, time left."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        super().__init__()
+        self.progress = Progress(
+            TextColumn("model calls"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            # Everything else written to sys.stderr meanwhile prints above the bar.
+            console=console or _terminal_console(),
+            transient=True,
+        )
+        self._tasks: dict[float, TaskID] = {}
+
+    def __enter__(self) -> ProgressBar:
+        self.progress.start()
+        PROGRESS_EVENTS.addHandler(self)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        PROGRESS_EVENTS.removeHandler(self)
+        self.progress.stop()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        snapshot = getattr(record, "snapshot", None)
+        if not isinstance(snapshot, ProgressSnapshot):
+            return
+        if snapshot.started not in self._tasks:
+            self._tasks[snapshot.started] = self.progress.add_task(
+                "calls", total=snapshot.planned_calls, detail=""
+            )
+        self.progress.update(
+            self._tasks[snapshot.started],
+            completed=snapshot.calls,
+            total=snapshot.planned_calls,
+            detail=(
+                f"{snapshot.leads_judged}/{snapshot.leads_to_judge} leads judged, "
+                f"${snapshot.usd:.4f}"
+            ),
+        )
+
+
+def _terminal_console() -> Console:
+    """A console on its own copy of the terminal's stderr: while a step runs, Dagster points
+    file descriptor 2 at its captured-logs file (copied to the terminal by another process),
+    where the bar could neither tell it is on a terminal nor move the cursor."""
+    return Console(file=os.fdopen(os.dup(2), "w"), force_terminal=True)
