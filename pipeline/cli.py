@@ -28,7 +28,7 @@ from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
 from pipeline.leads.records import LeadsFileError, companies_named
 from pipeline.llm.batches import GroqBatches
 from pipeline.llm.config import load_groq_config
-from pipeline.llm.progress import duration
+from pipeline.llm.progress import PROGRESS_EVENTS, ProgressSnapshot, duration
 from pipeline.llm.ratelimit import RateLimits
 from pipeline.orchestration.clients import (
     Client,
@@ -417,32 +417,36 @@ def _finish_batches(
 
 
 def follow_batches(batches: GroqBatches, client: str, poll_s: float) -> None:
-    """Polls the client's open batches until none is left, a line each poll (rewritten in
-    place on a terminal), filing each as it ends."""
+    """Polls the client's open batches until none is left, filing each as it ends: a line
+    each poll (and a bar on a terminal)."""
     started = time.monotonic()
-    terminal = sys.stdout.isatty()
     while True:
         still_open, ingested = batches.collect(client)
         for row in ingested:
             print(
-                f"{_clear(terminal)}batch {row.batch_id} {row.status}: {row.answered_leads} "
-                f"leads answered, {row.failed_leads} without an answer, ${row.usd:.4f}",
+                f"batch {row.batch_id} {row.status}: {row.answered_leads} leads answered, "
+                f"{row.failed_leads} without an answer, ${row.usd:.4f}",
                 flush=True,
             )
         if not still_open:
             return
         done = sum(row.completed_lines + row.failed_lines for row in still_open)
         total = sum(row.lines for row in still_open)
+        statuses = ", ".join(sorted({row.status for row in still_open}))
+        waited = duration(time.monotonic() - started)
         line = (
-            f"{len(still_open)} batch(es) {', '.join(sorted({r.status for r in still_open}))}: "
-            f"{done}/{total} calls done ({duration(time.monotonic() - started)} waited)"
+            f"{len(still_open)} batch(es) {statuses}: {done}/{total} calls done ({waited} waited)"
         )
-        print(f"{_clear(terminal)}{line}", end="" if terminal else "\n", flush=True)
+        print(line, flush=True)
+        PROGRESS_EVENTS.info(
+            line,
+            extra={
+                "snapshot": ProgressSnapshot(
+                    started, "batch calls", done, total, f"{statuses}, {waited} waited"
+                )
+            },
+        )
         time.sleep(poll_s)
-
-
-def _clear(terminal: bool) -> str:
-    return "\r\x1b[2K" if terminal else ""
 
 
 def _awaiting(result: ExecuteInProcessResult) -> str:

@@ -1,5 +1,6 @@
-"""The CLI's progress bar for model calls, drawn on a terminal from the evaluator's progress
-events (`pipeline.llm.progress.PROGRESS_EVENTS`). The run log's lines print above it."""
+"""The CLI's progress bars, drawn on a terminal from progress events
+(`pipeline.llm.progress.PROGRESS_EVENTS`): the model calls of an evaluation, the lines of the
+batches `--wait` follows. The run log's lines print above them."""
 
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ from pipeline.llm.progress import PROGRESS_EVENTS, ProgressSnapshot
 
 
 class ProgressBar(logging.Handler):
-    """One bar per evaluation: calls done of planned, leads judged, dollars, time left."""
+    """One bar per evaluation or wait: done of total, the detail, time spent and left."""
 
     def __init__(self, console: Console | None = None) -> None:
         super().__init__()
         self.progress = Progress(
-            TextColumn("model calls"),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[detail]}"),
@@ -60,16 +61,13 @@ class ProgressBar(logging.Handler):
             return
         if snapshot.started not in self._tasks:
             self._tasks[snapshot.started] = self.progress.add_task(
-                "calls", total=snapshot.planned_calls, detail=""
+                snapshot.label, total=snapshot.total, detail=""
             )
         self.progress.update(
             self._tasks[snapshot.started],
-            completed=snapshot.calls,
-            total=snapshot.planned_calls,
-            detail=(
-                f"{snapshot.leads_judged}/{snapshot.leads_to_judge} leads judged, "
-                f"${snapshot.usd:.4f}"
-            ),
+            completed=snapshot.done,
+            total=snapshot.total,
+            detail=snapshot.detail,
         )
 
 

@@ -18,14 +18,14 @@ PROGRESS_EVENTS.setLevel(logging.INFO)
 
 @dataclass(frozen=True)
 class ProgressSnapshot:
-    """The figures of a progress line; `started` tells one evaluation from the next."""
+    """What a bar shows: `done` of `total` (calls, or a batch's lines) and a detail;
+    `started` tells one evaluation or wait from the next."""
 
     started: float
-    calls: int
-    planned_calls: int
-    leads_judged: int
-    leads_to_judge: int
-    usd: float
+    label: str
+    done: int
+    total: int
+    detail: str
 
 
 @dataclass
@@ -61,11 +61,10 @@ class CallProgress:
     def snapshot(self) -> ProgressSnapshot:
         return ProgressSnapshot(
             self.started,
+            "model calls",
             self.calls,
             self.planned_calls,
-            self.leads_judged,
-            self.leads_to_judge,
-            self.usd,
+            f"{self.leads_judged}/{self.leads_to_judge} leads judged, ${self.usd:.4f}",
         )
 
     def eta_from_budget_s(self) -> float:
