@@ -14,6 +14,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import groq
 import psycopg2
 from dagster import (
     DagsterEventType,
@@ -26,11 +27,12 @@ from dagster import (
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
 from pipeline.leads.records import LeadsFileError, companies_named
-from pipeline.llm.batches import GroqBatches
+from pipeline.llm.batches import BatchSubmitFailed, GroqBatches
 from pipeline.llm.config import load_groq_config
 from pipeline.llm.progress import PROGRESS_EVENTS, ProgressSnapshot, duration
 from pipeline.llm.ratelimit import RateLimits
 from pipeline.orchestration.clients import (
+    DEFAULT_CLIENT,
     Client,
     ClientsFileError,
     choose_clients,
@@ -137,6 +139,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also tune the threshold leave-one-company-out: in-sample beside held-out",
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    listing = commands.add_parser(
+        "batches", help="list the Groq batches not yet filed, as Groq has them now; cancel one"
+    )
+    _client_arguments(listing)
+    listing.add_argument("--warehouse", help="DuckDB file or postgresql:// URL (default: env)")
+    listing.add_argument("--cancel", metavar="BATCH_ID", help="ask Groq to cancel this batch")
     commands.add_parser("dev", help="open the Dagster UI on the same definitions")
     for name, verb in (("grant-reader", "let"), ("revoke-reader", "stop")):
         access = commands.add_parser(
@@ -449,6 +457,39 @@ def follow_batches(batches: GroqBatches, client: str, poll_s: float) -> None:
         time.sleep(poll_s)
 
 
+def list_batches(settings: Settings, names: Sequence[str], cancel: str | None) -> int:
+    """The open batches (of the chosen clients, or all), refreshed from Groq; or one
+    cancelled. Filing finished ones stays the sensor's and `--wait`'s job."""
+    clients = load_clients(settings)
+    chosen = {client.name for client in choose_clients(clients, list(names), every=not names)}
+    evaluator = build_definitions(settings, clients).resources["evaluator"]
+    if not isinstance(evaluator, GroqEvaluator):
+        raise ValueError("batches are Groq's: set GROQ_API_KEY to follow them")
+    with resolved_batches(evaluator, DEFAULT_CLIENT) as batches:
+        rows = [row for row in batches.ledger.open_batches() if row.client in chosen]
+        if cancel:
+            row = next((row for row in rows if row.batch_id == cancel), None)
+            if row is None:
+                raise ValueError(f"no open batch {cancel} for {', '.join(sorted(chosen))}")
+            batches.cancel(row)
+            print(f"batch {cancel}: {row.status}; its answers so far are filed when it ends")
+            return 0
+        for row in rows:
+            batches.refresh(row)
+    if not rows:
+        print("No open batches.")
+        return 0
+    print("| batch | client | status | calls done | leads | submitted |")
+    print("|---|---|---|---:|---:|---|")
+    for row in rows:
+        done = row.completed_lines + row.failed_lines
+        print(
+            f"| {row.batch_id or row.input_file_id} | {row.client} | {row.status} | "
+            f"{done}/{row.lines} | {row.leads} | {row.submitted_at:%Y-%m-%d %H:%M} UTC |"
+        )
+    return 0
+
+
 def _awaiting(result: ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.event_type == DagsterEventType.ASSET_OBSERVATION:
@@ -612,6 +653,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return mock_groq(args)
         if args.command in ("grant-reader", "revoke-reader"):
             return reader_access(args)
+        if args.command == "batches":
+            return list_batches(_settings(args), args.client, args.cancel)
         # A bar for the model calls on a terminal; plain run log lines elsewhere.
         with ProgressBar() if sys.stderr.isatty() else nullcontext():
             return run(
@@ -625,6 +668,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         OSError,
         WarehouseUnreachable,
         psycopg2.Error,
+        BatchSubmitFailed,
+        groq.APIError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

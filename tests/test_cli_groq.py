@@ -238,3 +238,35 @@ def test_without_a_terminal_there_is_no_bar(
     plain = subprocess.run(run_args(tmp_path), capture_output=True, text=True, env=env, timeout=300)
     assert plain.returncode == 0, plain.stderr
     assert "model calls 3/3" in plain.stderr and "━" not in plain.stderr + plain.stdout
+
+
+def test_the_batches_command_lists_open_batches_and_cancels_one(
+    tmp_path: Path, groq_server: Callable[..., MockGroq]
+) -> None:
+    server = groq_server(batch_delay_s=600.0)
+    env = cli_env(tmp_path, server.base_url)
+    warehouse = ["--warehouse", str(tmp_path / "w.duckdb")]
+    listing = [CLI, "batches", *warehouse]
+    assert (
+        "No open batches."
+        in subprocess.run(listing, capture_output=True, text=True, env=env, timeout=120).stdout
+    )
+    submitted = subprocess.run(
+        [*run_args(tmp_path), "--batch"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    shown = subprocess.run(listing, capture_output=True, text=True, env=env, timeout=120)
+    (batch_id,) = re.findall(
+        r"^\| (batch_\w+) \| default \| in_progress \| 0/3 \| 83 \|", shown.stdout, re.M
+    )
+    cancelled = subprocess.run(
+        [*listing, "--cancel", batch_id], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert f"batch {batch_id}: cancelling" in cancelled.stdout
+    again = subprocess.run(listing, capture_output=True, text=True, env=env, timeout=120)
+    assert f"| {batch_id} | default | cancelled |" in again.stdout
+    unknown = subprocess.run(
+        [*listing, "--cancel", "batch_nope"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert unknown.returncode == 2 and "no open batch batch_nope" in unknown.stderr

@@ -136,6 +136,14 @@ class GroqBatches:
                 still_open.append(row)
         return still_open, ingested
 
+    def cancel(self, row: BatchRow) -> BatchRow:
+        """Asks Groq to stop the batch; what it answered by then is filed when it ends."""
+        if row.batch_id is None:
+            raise ValueError(f"batch {row.batch_key} has no Groq id yet: nothing to cancel")
+        _apply(row, self.client.batches.cancel(row.batch_id))
+        self.ledger.update(row)
+        return row
+
     def refresh(self, row: BatchRow) -> BatchRow:
         """The batch as Groq has it now, recorded."""
         if row.status == SUBMITTING:
