@@ -27,6 +27,10 @@ class ProgressBar(logging.Handler):
 
     def __init__(self, console: Console | None = None) -> None:
         super().__init__()
+        # A copy of the terminal's stderr, closed with the bar: while a step runs, Dagster
+        # points file descriptor 2 at its captured-logs file (copied to the terminal by another
+        # process), where the bar could neither tell it is on a terminal nor move the cursor.
+        self._terminal = None if console else os.fdopen(os.dup(2), "w")
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -36,7 +40,7 @@ class ProgressBar(logging.Handler):
             TextColumn("left"),
             TimeRemainingColumn(),
             # Everything else written to sys.stderr meanwhile prints above the bar.
-            console=console or _terminal_console(),
+            console=console or Console(file=self._terminal, force_terminal=True),
             transient=True,
         )
         self._tasks: dict[float, TaskID] = {}
@@ -54,6 +58,8 @@ class ProgressBar(logging.Handler):
     ) -> None:
         PROGRESS_EVENTS.removeHandler(self)
         self.progress.stop()
+        if self._terminal is not None:
+            self._terminal.close()
 
     def emit(self, record: logging.LogRecord) -> None:
         snapshot = getattr(record, "snapshot", None)
@@ -69,10 +75,3 @@ class ProgressBar(logging.Handler):
             total=snapshot.total,
             detail=snapshot.detail,
         )
-
-
-def _terminal_console() -> Console:
-    """A console on its own copy of the terminal's stderr: while a step runs, Dagster points
-    file descriptor 2 at its captured-logs file (copied to the terminal by another process),
-    where the bar could neither tell it is on a terminal nor move the cursor."""
-    return Console(file=os.fdopen(os.dup(2), "w"), force_terminal=True)

@@ -242,23 +242,25 @@ class BatchService:
             (output if http_status == 200 else errors).append(result)
         batch.completed, batch.failed = len(output), len(errors)
         if output:
-            batch.output_file_id = self._store_unlocked("output.jsonl", output).id
+            batch.output_file_id = self._add_file("output.jsonl", "batch_output", _jsonl(output)).id
         if errors:
-            batch.error_file_id = self._store_unlocked("errors.jsonl", errors).id
+            batch.error_file_id = self._add_file("errors.jsonl", "batch_output", _jsonl(errors)).id
         batch.status = status
         batch.ended_at[f"{status}_at"] = int(time.time())
 
     def _store(self, filename: str, purpose: str, content: bytes) -> _File:
-        file = _File(f"file_{uuid.uuid4().hex[:26]}", filename, purpose, content)
         with self._lock:
-            self._files[file.id] = file
-        return file
+            return self._add_file(filename, purpose, content)
 
-    def _store_unlocked(self, filename: str, results: list[dict[str, Any]]) -> _File:
-        content = "".join(json.dumps(result) + "\n" for result in results).encode()
-        file = _File(f"file_{uuid.uuid4().hex[:26]}", filename, "batch_output", content)
+    def _add_file(self, filename: str, purpose: str, content: bytes) -> _File:
+        """A new file; the caller holds the lock."""
+        file = _File(f"file_{uuid.uuid4().hex[:26]}", filename, purpose, content)
         self._files[file.id] = file
         return file
+
+
+def _jsonl(results: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(result) + "\n" for result in results).encode()
 
 
 def _line_result(

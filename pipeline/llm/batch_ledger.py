@@ -125,12 +125,6 @@ class BatchLedger:
             parameters.append(client)
         return self._rows(where, parameters)
 
-    def batches_of_run(self, run_id: str) -> list[BatchRow]:
-        return self._rows(f"run_id = {self._mark}", [run_id])
-
-    def batch(self, batch_key: str) -> BatchRow:
-        return self._rows(f"batch_key = {self._mark}", [batch_key])[0]
-
     def waiting(self, client: str) -> set[str]:
         """Cache keys of the client's leads that wait in an open batch."""
         with self.store.transaction() as cursor:

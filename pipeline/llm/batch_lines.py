@@ -8,7 +8,7 @@ in an output file (answered lines) and an error file (failed ones), matched by `
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,7 @@ def batch_lines(
     calls: list[list[LeadForModel]],
     cache_keys: dict[str, str],
     system_prompt: str,
-    body_for: Any,
+    body_for: Callable[[list[dict[str, str]], int], dict[str, object]],
 ) -> list[BatchLine]:
     """One line per call of leads; `body_for(messages, completion_budget)` makes the request
     body, so a line asks exactly what a synchronous call would."""

@@ -246,7 +246,7 @@ class HybridEvaluator:
 
     def _plan(self, todo: list[LeadForModel], keys: dict[str, str]) -> BatchPlan:
         """Every uncached lead is called now, unless the run is in batch mode."""
-        if self.batch is None:
+        if self.batch is None or not todo:
             return BatchPlan(sync=todo)
         ledger = self.batch.batches.ledger
         return plan_batch(
