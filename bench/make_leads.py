@@ -141,7 +141,7 @@ def title_vocabulary() -> list[str]:
     for word in SENIORITY_WORDS:
         for department in departments:
             titles.add(f"{word} {department.replace('_', ' ').title()}".strip())
-    titles.update(persona.translations)
+    titles.update(persona.rewrites)
     return sorted(title for title in titles if title)
 
 

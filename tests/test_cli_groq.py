@@ -13,18 +13,45 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipeline.groq_server.server import MockGroq
+from pipeline.leads.files import read_lead_file
+from pipeline.llm.prompts import LeadForModel
+from pipeline.llm.routing import company_batches, leads_for_model, needs_model
 from pipeline.orchestration.instance import local_instance_config
-from pipeline.orchestration.settings import DUCKDB_SCHEMA
+from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA
+from pipeline.persona.reader import load_persona
+from pipeline.ranking.enrichment import enrich_leads
+from pipeline.ranking.evaluation import judge_with_rules
 
 pytestmark = [pytest.mark.slow, pytest.mark.groq_server]
 
 CLI = str(Path(sys.executable).with_name("persona-ranker"))
+
+
+@cache
+def bundled_model_leads() -> list[LeadForModel]:
+    """The bundled file's leads the rules leave to the model."""
+    persona = load_persona(DATA_DIR / "persona.yaml")
+    leads = enrich_leads(read_lead_file(DATA_DIR / "leads.csv").leads, persona)
+    routed = needs_model(leads, judge_with_rules(leads, persona, "rules", datetime.now(UTC)))
+    return leads_for_model(leads[routed])
+
+
+def model_leads() -> int:
+    return len(bundled_model_leads())
+
+
+def model_calls(batch_size: int = 40) -> int:
+    return len(company_batches(bundled_model_leads(), batch_size))
+
+
 CALLS = re.compile(r"^(\d+) calls \((\d+) retries\)", re.MULTILINE)
 CACHED = re.compile(r"(\d+) answered from the cache")
 
@@ -84,7 +111,7 @@ def test_the_cli_ranks_with_groq_and_the_second_run_makes_no_calls(
     env = cli_env(tmp_path, mock_groq_command)
     first = subprocess.run(run_args(tmp_path), capture_output=True, text=True, env=env, timeout=300)
     assert first.returncode == 0, first.stderr
-    assert "Groq (openai/gpt-oss-120b): 83 leads needed the model" in first.stdout
+    assert f"Groq (openai/gpt-oss-120b): {model_leads()} leads needed the model" in first.stdout
     calls = int(CALLS.search(first.stdout).group(1))
     assert 0 < calls <= 10
     assert re.search(r"\$0\.00\d\d", first.stdout)
@@ -95,7 +122,7 @@ def test_the_cli_ranks_with_groq_and_the_second_run_makes_no_calls(
     )
     assert second.returncode == 0, second.stderr
     assert CALLS.search(second.stdout).group(1) == "0"
-    assert "83 answered from the cache" in second.stdout
+    assert f"{model_leads()} answered from the cache" in second.stdout
 
 
 def test_a_run_killed_half_way_does_not_pay_again_for_finished_batches(
@@ -162,7 +189,7 @@ def test_batch_then_wait_ranks_from_the_batch_and_a_rerun_makes_no_calls(
             [*run_args(tmp_path), "--batch"], capture_output=True, text=True, env=env, timeout=300
         )
         assert submitted.returncode == 0, submitted.stderr
-        assert "83 leads submitted in 1 batch(es)" in submitted.stdout
+        assert f"{model_leads()} leads submitted in 1 batch(es)" in submitted.stdout
         assert "Top leads" not in submitted.stdout and not (tmp_path / "campaign.csv").exists()
 
         waited = subprocess.run(
@@ -173,9 +200,11 @@ def test_batch_then_wait_ranks_from_the_batch_and_a_rerun_makes_no_calls(
             timeout=300,
         )
         assert waited.returncode == 0, waited.stderr
-        assert "83 leads wait in batches submitted before" in waited.stdout
-        assert re.search(r"1 batch\(es\) in_progress: \d+/3 calls done", waited.stdout)
-        assert "completed: 83 leads answered, 0 without an answer" in waited.stdout
+        assert f"{model_leads()} leads wait in batches submitted before" in waited.stdout
+        assert re.search(
+            rf"1 batch\(es\) in_progress: \d+/{model_calls()} calls done", waited.stdout
+        )
+        assert f"completed: {model_leads()} leads answered, 0 without an answer" in waited.stdout
         assert CALLS.search(waited.stdout).group(1) == "0"
         assert (tmp_path / "campaign.csv").exists()
 
@@ -183,7 +212,7 @@ def test_batch_then_wait_ranks_from_the_batch_and_a_rerun_makes_no_calls(
             run_args(tmp_path), capture_output=True, text=True, env=env, timeout=300
         )
         assert CALLS.search(again.stdout).group(1) == "0"
-        assert "83 answered from the cache" in again.stdout
+        assert f"{model_leads()} answered from the cache" in again.stdout
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
@@ -223,10 +252,13 @@ def test_a_terminal_shows_a_progress_bar_and_the_run_log_above_it(
     shown = run_on_a_terminal(run_args(tmp_path), env)
     bars = re.findall(r"model calls \S*━[^\r\n]*?(\d+)/(\d+)", shown)
     assert bars, shown[-2000:]
-    assert {total for _, total in bars} == {"9"}
+    assert {total for _, total in bars} == {str(model_calls(10))}
     assert "leads judged, $0.0" in shown
     # The run log still prints, each line after erasing the bar, which is drawn again below.
-    assert re.search(r"\r\x1b\[2K[^\r\n]*\x1b\[0m - dagster - [^\r\n]*model calls 9/9", shown)
+    calls = model_calls(10)
+    assert re.search(
+        rf"\r\x1b\[2K[^\r\n]*\x1b\[0m - dagster - [^\r\n]*model calls {calls}/{calls}", shown
+    )
     assert "leads ranked" in shown, "the summary follows"
 
 
@@ -237,7 +269,9 @@ def test_without_a_terminal_there_is_no_bar(
     env = cli_env(tmp_path, server.base_url)
     plain = subprocess.run(run_args(tmp_path), capture_output=True, text=True, env=env, timeout=300)
     assert plain.returncode == 0, plain.stderr
-    assert "model calls 3/3" in plain.stderr and "━" not in plain.stderr + plain.stdout
+    calls = model_calls()
+    assert f"model calls {calls}/{calls}" in plain.stderr
+    assert "━" not in plain.stderr + plain.stdout
 
 
 def test_the_batches_command_lists_open_batches_and_cancels_one(
@@ -257,7 +291,9 @@ def test_the_batches_command_lists_open_batches_and_cancels_one(
     assert submitted.returncode == 0, submitted.stderr
     shown = subprocess.run(listing, capture_output=True, text=True, env=env, timeout=120)
     (batch_id,) = re.findall(
-        r"^\| (batch_\w+) \| default \| in_progress \| 0/3 \| 83 \|", shown.stdout, re.M
+        rf"^\| (batch_\w+) \| default \| in_progress \| 0/{model_calls()} \| {model_leads()} \|",
+        shown.stdout,
+        re.M,
     )
     cancelled = subprocess.run(
         [*listing, "--cancel", batch_id], capture_output=True, text=True, env=env, timeout=120

@@ -60,12 +60,17 @@ def serve(
     return start
 
 
+# Leads per call (a batch line): the bundled file's model leads fill three lines.
+LINE = 30
+
+
 def settings_for(tmp_path: Path, **changes: object) -> Settings:
     base = Settings(
         warehouse_path=tmp_path / "warehouse.duckdb",
         export_path=tmp_path / "campaign.csv",
         evaluator="groq",
         groq_tier="developer",
+        groq_batch_size=LINE,
     )
     return replace(base, **changes)
 
@@ -154,7 +159,7 @@ def test_failed_lines_and_bad_answers_go_to_a_new_batch_then_to_the_rules(
         _, (first,) = batches.collect(DEFAULT_CLIENT)
         assert first.lines == 3 and first.failed_lines == 1
         unanswered = first.failed_leads
-        assert unanswered == 40 + 1
+        assert unanswered == LINE + 1
         # Filing the same batch again pays nothing twice.
         calls_before = len(query(settings, "select * from $schema.llm_calls"))
         batches.ingest(first)
@@ -346,15 +351,15 @@ def test_batches_are_recorded_and_filed_in_postgres(
     assert run(settings, instance, batch=True).success
     with batches_for(settings) as batches:
         _, (first,) = batches.collect(DEFAULT_CLIENT)
-        assert first.failed_leads == 40 and first.answered_leads == 83 - 40
+        assert first.failed_leads == LINE and first.answered_leads == first.leads - LINE
         assert batches.ledger.failures(DEFAULT_CLIENT, first.submitted_at).keys()
     assert run(settings, instance, batch=True).success
     with batches_for(settings) as batches:
         _, (second,) = batches.collect(DEFAULT_CLIENT)
-    assert second.leads == 40 and second.answered_leads == 40
+    assert second.leads == LINE and second.answered_leads == LINE
     assert run(settings, instance, batch=True).asset_materializations_for_node("ranked_leads")
     with pg_transaction(POSTGRES_URL) as cursor:
         cursor.execute(
             f'select status, count(*) from "{pg_schema}".llm_batch_leads group by 1 order by 1'
         )
-        assert cursor.fetchall() == [("answered", 83), ("failed", 40)]
+        assert cursor.fetchall() == [("answered", first.leads), ("failed", LINE)]

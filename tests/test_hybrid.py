@@ -43,11 +43,39 @@ def test_titles_the_rules_do_not_understand_go_to_the_model(
 ) -> None:
     leads, rules = bundled
     routed = needs_model(leads, rules)
-    unknown = (leads["title_departments"] == "") & (
-        rules["decision_basis"] == "department_and_seniority_fit"
-    )
-    assert unknown.any() and routed[unknown].all()
+    unread = rules["decision_basis"] == "unread_title"
+    assert unread.any() and routed[unread.to_numpy()].all()
+    assert (leads.loc[unread.to_numpy(), "title_departments"] == "").all()
     assert 0 < routed.sum() < len(leads) / 2
+
+
+@pytest.mark.parametrize(
+    ("title", "employees"),
+    [
+        ("Директор по продажам", "11-50"),  # Russian
+        ("営業部長", "11-50"),  # Japanese
+        ("مدير المبيعات", "11-50"),  # Arabic
+        ("ผู้จัดการฝ่ายขาย", "11-50"),  # Thai: no vocabulary, read only by meaning or a model
+    ],
+)
+def test_a_title_in_another_script_is_never_an_empty_title(
+    persona: Persona, title: str, employees: str
+) -> None:
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["1"],
+            "company_key": ["acme.io"],
+            "account_name": ["Acme"],
+            "account_domain": ["acme.io"],
+            "account_employee_range": [employees],
+            "account_industry": [""],
+            "lead_job_title": [title],
+        }
+    )
+    leads = enrich_leads(frame, persona)
+    rules = judge_with_rules(leads, persona, "rules", datetime.now(UTC))
+    assert rules.loc[0, "decision_basis"] != "empty_title"
+    assert needs_model(leads, rules).all()
 
 
 def test_leads_the_size_rules_push_down_reach_the_model(

@@ -14,12 +14,14 @@ def test_default_persona_loads_with_every_band(persona) -> None:
     assert len(persona.fingerprint) == 16
 
 
-def broken_copy(tmp_path: Path, change) -> Path:
-    document = yaml.safe_load((DATA_DIR / "persona.yaml").read_text(encoding="utf-8"))
-    change(document)
-    path = tmp_path / "persona.yaml"
-    path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    return path
+def broken_copy(tmp_path: Path, change, vocabulary_change=None) -> Path:
+    """The default persona and its title vocabulary, copied side by side and changed."""
+    for name, changed in (("persona.yaml", change), ("titles.yaml", vocabulary_change)):
+        document = yaml.safe_load((DATA_DIR / name).read_text(encoding="utf-8"))
+        if changed is not None:
+            changed(document)
+        (tmp_path / name).write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+    return tmp_path / "persona.yaml"
 
 
 @pytest.mark.parametrize(
@@ -44,19 +46,59 @@ def broken_copy(tmp_path: Path, change) -> Path:
             r"soft_exclusions\[0\]: unknown key.*a comma inside an unquoted",
         ),
         (lambda d: d["score_bonuses"][0].update(departments=[]), "needs departments or tags"),
-        (lambda d: d["functional_leader"].update(seniority="boss"), "functional_leader"),
-        (lambda d: d["other_firm"].update(roles=["founder"]), r"other_firm: unknown key"),
         (lambda d: d["ladder"]["rungs"][1].update(scores=[85, 90]), r"ladder.rungs\[1\]: scores"),
         (lambda d: d["ladder"]["rungs"][0].pop("primary_targets"), r"ladder.rungs\[0\]: the first"),
         (lambda d: d["ladder"]["rungs"][2].update(departments=["salez"]), "unknown department"),
         (lambda d: d["ladder"].update(max_ranked_per_company=0), "max_ranked_per_company"),
-        (lambda d: d["head_segment_tags"].append("nobody"), "head_segment_tags: unknown tag"),
+        (
+            lambda d: d["semantic_reader"].update(floor=1.5),
+            "semantic_reader: floor in",
+        ),
+        (
+            lambda d: d["semantic_reader"]["roles"][0].update(departments=["salez"]),
+            r"semantic_reader.roles\[0\]: unknown department",
+        ),
     ],
 )
 def test_inconsistent_persona_names_file_and_key(tmp_path: Path, change, message: str) -> None:
     with pytest.raises(PersonaError, match=message) as raised:
         load_persona(broken_copy(tmp_path, change))
     assert "persona.yaml" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["functional_leader"].update(seniority="boss"), "functional_leader"),
+        (
+            lambda d: d["other_organisation"].update(roles=["founder"]),
+            "other_organisation: unknown key",
+        ),
+        (lambda d: d["head_segment_tags"].append("nobody"), "head_segment_tags: unknown tag"),
+        (lambda d: d["statuses"].update(gone=["nobody"]), r"statuses.gone: unknown tag"),
+        (lambda d: d["grade_words"].append("nonsense"), "grade_words: every word"),
+    ],
+)
+def test_an_inconsistent_title_vocabulary_names_its_file_and_key(
+    tmp_path: Path, change, message: str
+) -> None:
+    with pytest.raises(PersonaError, match=message) as raised:
+        load_persona(broken_copy(tmp_path, None, change))
+    assert "titles.yaml" in str(raised.value)
+
+
+def test_a_missing_title_vocabulary_is_named(tmp_path: Path) -> None:
+    path = broken_copy(tmp_path, lambda d: d.update(title_vocabulary="nowhere.yaml"))
+    with pytest.raises(PersonaError, match=r"nowhere\.yaml: cannot read the title vocabulary"):
+        load_persona(path)
+
+
+def test_the_fingerprint_covers_the_title_vocabulary(tmp_path: Path) -> None:
+    same = load_persona(broken_copy(tmp_path, None))
+    changed = load_persona(
+        broken_copy(tmp_path, None, lambda d: d["translations"].update(boss="manager"))
+    )
+    assert same.fingerprint != changed.fingerprint
 
 
 def test_missing_persona_file(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ def leads(rows: list[tuple[str, str, int, bool]]) -> pd.DataFrame:
             "department_fit": 3,
             "lead_last_name": "Doe",
             "lead_first_name": "Jo",
-            "title_role": "sales director",
+            "title_roles_held": 0,
+            "title_qualifiers": 0,
         }
     )
 

@@ -82,9 +82,11 @@ def test_primary_targets_score_in_persona_order(persona: Persona, band: str) -> 
 
 
 def test_sales_development_leads_outrank_the_vp_of_sales_at_mid_market(persona: Persona) -> None:
-    director = judge("Director of Business Development", "mid_market", persona)
+    """Rule of thumb 2: "Sales Development" in a title is top priority at 50+ employees."""
+    director = judge("Director of Sales Development", "mid_market", persona)
     vp_sales = judge("VP of Sales", "mid_market", persona)
     assert director.fit > vp_sales.fit
+    assert "+5 sales development at 50+ employees" in director.reasoning
 
 
 @pytest.mark.parametrize(
@@ -124,7 +126,7 @@ def test_a_ceo_at_a_larger_company_is_a_company_leader_not_a_target(
         "CFO",
         "Finance Director",
         "HR Manager",
-        "Head of Talent Acquisition",
+        "Head of Recruiting",
         "General Counsel",
         "Compliance Officer",
         "Customer Success Manager",
@@ -139,6 +141,7 @@ def test_hard_exclusions_in_every_band(persona: Persona, band: str, title: str) 
     verdict = judge(title, band, persona)
     assert verdict.basis == BASIS_HARD_EXCLUSION, verdict.reasoning
     assert not verdict.is_relevant
+    assert verdict.reasoning.startswith("Do not contact: ")
 
 
 @pytest.mark.parametrize("band", BANDS)
@@ -164,7 +167,7 @@ def test_operators_and_unrelated_roles_are_never_relevant(
     ("band", "soft", "plain"),
     [
         ("enterprise", "Sales Development Representative", "Sales Development Manager"),
-        ("mid_market", "Enterprise Account Executive", "Sales Manager"),
+        ("mid_market", "Senior Account Executive", "Area Sales Manager"),
         ("smb", "VP Marketing", "VP of Sales"),
         ("smb", "Sales Advisor to the Board", "Sales Director"),
     ],

@@ -1,3 +1,5 @@
+"""Title parsing: taglines, pitches, junk, other languages and scripts, the head of a title."""
+
 import pytest
 
 from pipeline.persona.spec import Persona
@@ -5,22 +7,31 @@ from pipeline.persona.titles import (
     FLAG_EMPTY,
     FLAG_TAGLINE,
     FLAG_TRANSLATED,
+    FLAG_UNREAD,
     parse_title,
     split_tagline,
+    title_level,
+    title_status,
 )
+
+
+def read_as(title: str, persona: Persona) -> tuple[str, frozenset[str]]:
+    """A title's level and functions."""
+    profile = parse_title(title, persona)
+    return title_level(profile.seniority, profile.tags), profile.departments
 
 
 @pytest.mark.parametrize(
     ("title", "role", "cut"),
     [
         (
-            "Senior Director of Growth @ TOOLBX | Powering e-commerce",
+            "Senior Director of Growth @ NORTHWIND | Powering procurement",
             "Senior Director of Growth",
             True,
         ),
-        ("Sales Development | TOOLBX", "Sales Development", True),
+        ("Sales Development | NORTHWIND", "Sales Development", True),
         (
-            "Founder & CEO @ TOOLBX - Digital experience platform for modern building suppliers",
+            "Founder & CEO @ Northwind - Ordering software for hardware stores",
             "Founder & CEO",
             True,
         ),
@@ -36,35 +47,32 @@ from pipeline.persona.titles import (
         ),
         ("Head of Sales at Acme", "Head of Sales", True),
         (
-            "VP Sales EMEA for SaaS companies. Business Advisor and Board Member for Start-Ups.",
-            "VP Sales EMEA for SaaS companies",
+            "VP Sales DACH for industrial firms. Mentor and Speaker for founders.",
+            "VP Sales DACH for industrial firms",
             True,
         ),
+        ("Vice Pres. Sales", "Vice Pres. Sales", False),
         ("Sr. Director, Revenue Operations", "Sr. Director, Revenue Operations", False),
-        (
-            "Entrepreneur. Operator. Angel Investor.",
-            "Entrepreneur. Operator. Angel Investor.",
-            False,
-        ),
+        ("Builder. Operator. Angel Investor.", "Builder. Operator. Angel Investor.", False),
         ("  Sales Manager  ", "Sales Manager", False),
     ],
 )
-def test_split_tagline(title: str, role: str, cut: bool) -> None:
-    assert split_tagline(title) == (role, cut)
+def test_split_tagline(persona: Persona, title: str, role: str, cut: bool) -> None:
+    assert split_tagline(title, persona) == (role, cut)
 
 
 @pytest.mark.parametrize(
-    ("title", "seniority", "departments"),
+    ("title", "level", "departments"),
     [
         ("VP of Sales", "vice_president", {"sales"}),
         ("Vice President of Sales Development", "vice_president", {"sales_development"}),
-        ("Head of Revenue Operations", "director", {"revenue_operations"}),
+        ("Head of Revenue Operations", "head", {"revenue_operations"}),
         ("Co-Founder & CTO", "founder_owner", {"executive", "engineering"}),
         ("Chief Revenue Officer (CRO)", "c_level", {"sales"}),
-        ("Regional Sales Manager", "manager", {"sales"}),
+        ("Area Sales Manager", "manager", {"sales"}),
         ("Strategic Account Manager", "individual_contributor", {"account_management"}),
         (
-            "Senior Executive Assistant: Chief Financial Officer",
+            "Executive Assistant to the Chief Financial Officer",
             "individual_contributor",
             {"finance"},
         ),
@@ -74,32 +82,40 @@ def test_split_tagline(title: str, role: str, cut: bool) -> None:
     ],
 )
 def test_parse_english_titles(
-    persona: Persona, title: str, seniority: str, departments: set[str]
+    persona: Persona, title: str, level: str, departments: set[str]
 ) -> None:
-    profile = parse_title(title, persona)
-    assert profile.seniority == seniority
-    assert profile.departments == departments
+    assert read_as(title, persona) == (level, departments)
 
 
 @pytest.mark.parametrize(
-    ("title", "seniority", "departments"),
+    ("title", "level", "departments"),
     [
         ("Director Comercial", "director", {"sales"}),  # Spanish
         ("Gerente de Ventas", "manager", {"sales"}),  # Spanish
         ("Directeur Commercial France", "director", {"sales"}),  # French
         ("Assistante Ressources Humaines", "individual_contributor", {"hr"}),  # French
-        ("Vertriebsleiter DACH", "director", {"sales"}),  # German
+        ("Vertriebsleiter DACH", "head", {"sales"}),  # German
         ("Geschäftsführer", "c_level", {"executive"}),  # German
         ("Diretor de Vendas", "director", {"sales"}),  # Portuguese
         ("Fundador y CEO", "founder_owner", {"executive"}),  # Spanish
+        ("Директор по продажам", "director", {"sales"}),  # Russian
+        ("Главный бухгалтер", "c_level", {"finance"}),  # Russian
+        ("営業部長", "head", {"sales"}),  # Japanese
+        ("经理 人力资源", "manager", {"hr"}),  # Chinese
+        ("مدير المبيعات", "director", {"sales"}),  # Arabic
+        ("Διευθυντής Πωλήσεων", "director", {"sales"}),  # Greek
     ],
 )
-def test_parse_titles_in_other_languages(
-    persona: Persona, title: str, seniority: str, departments: set[str]
+def test_parse_titles_in_other_languages_and_scripts(
+    persona: Persona, title: str, level: str, departments: set[str]
 ) -> None:
-    profile = parse_title(title, persona)
-    assert (profile.seniority, profile.departments) == (seniority, departments)
-    assert FLAG_TRANSLATED in profile.flags
+    assert read_as(title, persona) == (level, departments)
+    assert FLAG_TRANSLATED in parse_title(title, persona).flags
+
+
+def test_latin_words_beside_chinese_are_read_too(persona: Persona) -> None:
+    profile = parse_title("联合创始人兼CEO", persona)
+    assert {"founder", "ceo_president"} <= profile.tags
 
 
 def test_vice_president_is_not_a_president(persona: Persona) -> None:
@@ -111,15 +127,100 @@ def test_vice_president_is_not_a_president(persona: Persona) -> None:
 def test_partnerships_is_not_a_partner(persona: Persona) -> None:
     profile = parse_title("Strategic Partnerships", persona)
     assert "owner" not in profile.tags
-    assert profile.departments == {"business_development"}
+    assert profile.departments == {"partnerships"}
 
 
-@pytest.mark.parametrize("title", ["", "   ", "undefined", "N/A", "null", "-", "???"])
+@pytest.mark.parametrize("title", ["", "   ", "undefined", "N/A", "null", "-", "???", "1234"])
 def test_empty_and_junk_titles(persona: Persona, title: str) -> None:
     assert FLAG_EMPTY in parse_title(title, persona).flags
 
 
+@pytest.mark.parametrize("title", ["ผู้จัดการฝ่ายขาย", "Entrepreneur", "Vice President"])
+def test_a_title_with_no_function_read_is_unread_never_empty(persona: Persona, title: str) -> None:
+    flags = parse_title(title, persona).flags
+    assert FLAG_UNREAD in flags and FLAG_EMPTY not in flags
+
+
 def test_tagline_flag(persona: Persona) -> None:
-    profile = parse_title("Director of Marketing @ Toolbx | Powering B2B growth", persona)
+    profile = parse_title("Director of Marketing @ Northwind | Powering B2B growth", persona)
     assert FLAG_TAGLINE in profile.flags
     assert profile.departments == {"marketing"}  # "growth" in the tagline does not count
+
+
+@pytest.mark.parametrize(
+    ("title", "status"),
+    [
+        ("Sales Director | Open to work", "open_to_work"),
+        ("Head of Sales (Interim)", "fractional"),
+        ("Business Development | Student at State University", "student"),
+        ("Sales Director (retired)", "former"),
+        ("Head of Sales | ex-Salesforce", "current"),
+        ("Director of Sales, formerly at Initech", "current"),
+        ("CRO | Former founder", "current"),
+    ],
+)
+def test_status_words_count_in_any_segment_but_history_is_no_status(
+    persona: Persona, title: str, status: str
+) -> None:
+    profile = parse_title(title, persona)
+    assert title_status(profile.tags, persona) == status
+    assert profile.employer == ""
+
+
+@pytest.mark.parametrize(
+    ("title", "employer"),
+    [
+        ("Partner, Redwood Capital", "Redwood Capital"),
+        ("President of the Debating Society", "Debating Society"),
+        ("Co-Founder & CTO Lumen Labs", "Lumen Labs"),
+        ("Founding Partner at Granite Ventures", "Granite Ventures"),
+        ("Vice President of Sales, Acme Group", ""),
+        ("Head of Sales, Acme Group", ""),
+    ],
+)
+def test_a_leaders_role_names_the_organisation_it_is_held_at(
+    persona: Persona, title: str, employer: str
+) -> None:
+    assert parse_title(title, persona).employer == employer
+
+
+@pytest.mark.parametrize(
+    ("title", "level", "departments"),
+    [
+        ("V.P. Sales Development", "vice_president", {"sales_development"}),
+        ("Sr. Dir, Sales", "director", {"sales"}),
+        ("Regional Sales Mgr", "manager", {"sales"}),
+        ("Dir. of Business Development", "director", {"business_development"}),
+        ("Acct Exec", "individual_contributor", {"sales"}),
+    ],
+)
+def test_abbreviations_and_short_forms_are_read(
+    persona: Persona, title: str, level: str, departments: set[str]
+) -> None:
+    assert read_as(title, persona) == (level, departments)
+
+
+@pytest.mark.parametrize(
+    ("title", "level"),
+    [
+        ("Product Owner", "individual_contributor"),
+        ("Process Owner", "individual_contributor"),
+        ("Budget Owner", "individual_contributor"),
+        ("Senior Partner Manager", "manager"),
+        ("Principal Engineer", "individual_contributor"),
+        ("Principal", "founder_owner"),
+        ("Business Owner", "founder_owner"),
+    ],
+)
+def test_owner_words_name_a_firms_owner_only_alone(
+    persona: Persona, title: str, level: str
+) -> None:
+    profile = parse_title(title, persona)
+    assert profile.seniority == level
+    assert ("owner" in profile.tags) == (level == "founder_owner")
+
+
+def test_a_deputy_is_no_assistant(persona: Persona) -> None:
+    assert parse_title("Assistant Sales Manager", persona).seniority == "manager"
+    assistant = parse_title("Assistant to the Sales Manager", persona)
+    assert "assistant" in assistant.tags

@@ -1,6 +1,7 @@
 """What the local Groq-compatible server's "model" answers, and how it counts tokens.
 
-The answers come from the persona's rules, so a run against the server yields a real
+The answers come from the persona's rules, reading titles as the offline evaluator does
+(the vocabulary, then the semantic reader), so a run against the server yields a real
 ranking; a configurable share of leads is moved by a few points, deterministically, so the
 model path visibly differs from the rules path.
 
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 
+from pipeline.persona.semantic import read_titles
 from pipeline.persona.spec import Persona
-from pipeline.persona.titles import parse_title
+from pipeline.persona.titles import TitleProfile
 from pipeline.ranking.rules import evaluate_title
 
 _REASON_WORDS = 8
@@ -42,14 +45,35 @@ def leads_in(message: str) -> list[dict[str, object]]:
     ]
 
 
+class TitleReadings:
+    """Titles read as the offline evaluator reads them, each once per server: reading by
+    meaning costs milliseconds a title, and calls repeat titles."""
+
+    def __init__(self, persona: Persona) -> None:
+        self.persona = persona
+        self._read: dict[str, TitleProfile] = {}
+        self._lock = threading.Lock()
+        # Loads the model now, not in the first call a client is timing.
+        read_titles(["x y z"], persona)
+
+    def profiles(self, titles: set[str]) -> dict[str, TitleProfile]:
+        with self._lock:
+            new = titles - self._read.keys()
+            if new:
+                self._read.update(read_titles(new, self.persona))
+            return {title: self._read[title] for title in titles}
+
+
 def score_leads(
-    leads: list[dict[str, object]], persona: Persona, disagreement: float
+    leads: list[dict[str, object]], readings: TitleReadings, disagreement: float
 ) -> list[ScoredLead]:
     """The persona's rules, with `disagreement` of the leads moved 10 points."""
+    persona = readings.persona
     scored = []
+    profiles = readings.profiles({str(lead.get("title", "")) for lead in leads})
     for lead in leads:
         title = str(lead.get("title", ""))
-        verdict = evaluate_title(parse_title(title, persona), str(lead["size"]), persona)
+        verdict = evaluate_title(profiles[title], str(lead["size"]), persona)
         score = verdict.relevance_score
         digest = hashlib.sha256(title.encode("utf-8")).digest()
         if digest[0] / 256 < disagreement:

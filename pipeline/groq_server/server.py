@@ -28,6 +28,7 @@ from typing import Any
 
 from pipeline.groq_server.batches import LINE_ERROR, BatchService, BatchTiming
 from pipeline.groq_server.model import (
+    TitleReadings,
     answer_json,
     leads_in,
     score_leads,
@@ -190,6 +191,7 @@ class MockGroq:
     def __init__(self, persona: Persona, settings: MockSettings, port: int = 0) -> None:
         self.persona = persona
         self.settings = settings
+        self._readings = TitleReadings(persona)
         self._lock = threading.Lock()
         self._ledger = _Ledger(settings)
         self._faults: deque[str] = deque(settings.faults)
@@ -341,7 +343,7 @@ class MockGroq:
 
     def answer(self, body: dict[str, Any], leads: list[dict[str, object]], fault: str) -> Answer:
         """The model's answer to a readable request, with its token counts."""
-        scored = score_leads(leads, self.persona, self.settings.disagreement)
+        scored = score_leads(leads, self._readings, self.settings.disagreement)
         content = _apply_content_fault(fault, answer_json(scored), scored)
         reasoning = (
             self.settings.reasoning_tokens_per_call

@@ -37,3 +37,18 @@ def clean_cell(value: str) -> str:
         "" if category == "Cf" else " " if category == "Zs" else char
         for char, category in ((char, unicodedata.category(char)) for char in value)
     ).strip()
+
+
+_NON_LETTER = re.compile(r"[\W_]+")
+# Scripts written without spaces: a run of them is set apart from Latin words beside it.
+UNSPACED_SCRIPTS = "\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_UNSPACED_RUN = re.compile(f"[{UNSPACED_SCRIPTS}]+")
+
+
+def normalize_title(text: str) -> str:
+    """`normalize_text` for job titles, keeping the letters of every script: 'Директор по
+    продажам' stays Cyrillic, '営業部長' stays Japanese ('联合创始人兼CEO' becomes
+    '联合创始人兼 ceo'); Latin text folds exactly as `normalize_text` folds it."""
+    folded = strip_accents(text.replace("&", " and ")).casefold()
+    spaced = _UNSPACED_RUN.sub(lambda run: f" {run.group(0)} ", folded)
+    return _NON_LETTER.sub(" ", spaced).strip()

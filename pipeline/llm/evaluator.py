@@ -51,7 +51,7 @@ from pipeline.llm.store import CachedScore, LlmStore
 from pipeline.persona.spec import Persona
 from pipeline.ranking.evaluation import judge_with_rules
 from pipeline.ranking.ladder import RUNG_FIT, climb_ladder
-from pipeline.ranking.rules import fit_of_score
+from pipeline.ranking.rules import BASIS_UNREAD, fit_of_score
 
 EVALUATOR_RULES = "rules"
 EVALUATOR_MODEL = "groq"
@@ -241,8 +241,29 @@ class HybridEvaluator:
             raise AwaitingBatch(submitted, len(plan.submit), len(plan.waiting), stats)
         stats.answered = len(answers) - stats.cache_hits
         stats.fallbacks = len(fallbacks)
-        judged = self._frame(rules, answers, fallbacks)
+        judged = self._frame(
+            self._read_unanswered(leads, rules, fallbacks, evaluated_at), answers, fallbacks
+        )
         return climb_ladder(leads, judged, self.persona), stats
+
+    def _read_unanswered(
+        self,
+        leads: pd.DataFrame,
+        rules: pd.DataFrame,
+        fallbacks: dict[str, str],
+        evaluated_at: datetime,
+    ) -> pd.DataFrame:
+        """The rules' rows, with the unread titles the model never answered read offline (by
+        meaning): a fallback is the offline evaluator's judgement, never a failure's zero."""
+        unread = rules["lead_id"].isin(fallbacks.keys()) & (rules["decision_basis"] == BASIS_UNREAD)
+        if not unread.any():
+            return rules
+        offline = judge_with_rules(
+            leads[unread.to_numpy()], self.persona, EVALUATOR_RULES, evaluated_at, by_meaning=True
+        )
+        frame = rules.copy()
+        frame.loc[unread, offline.columns] = offline.set_index(frame.index[unread]).to_numpy()
+        return frame
 
     def _plan(self, todo: list[LeadForModel], keys: dict[str, str]) -> BatchPlan:
         """Every uncached lead is called now, unless the run is in batch mode."""

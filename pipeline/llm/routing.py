@@ -11,22 +11,29 @@ import pandas as pd
 
 from pipeline.llm.prompts import PROMPT_VERSION, LeadForModel, clean_field
 from pipeline.persona.spec import Persona
-from pipeline.ranking.rules import BASIS_CHAMPION, BASIS_FIT
+from pipeline.persona.titles import FLAG_TRANSLATED
+from pipeline.ranking.rules import BASIS_CHAMPION, BASIS_FIT, BASIS_UNREAD
 
 # The rules' verdict stands for empty titles, hard exclusions (non-employees among them) and
-# primary targets: the persona names those cases outright.
+# primary targets: the persona names those cases outright. A title the vocabulary could not
+# read (another script, an unknown wording) is the model's to read.
 _JUDGEMENT_CALLS = frozenset({BASIS_FIT, BASIS_CHAMPION})
 
 
 def needs_model(leads: pd.DataFrame, rules: pd.DataFrame) -> pd.Series:
     """True where the rules are unsure: a lead on a rung below the primary targets (how well
-    it fits there, and whether at all), or a title the rules did not understand. A title on
-    no rung in departments the rules know (engineering, operations, account management ...)
-    stays with the rules, so the model never reaches a function the persona excludes."""
+    it fits there, and whether at all), a title on a rung read from another language, or a
+    title the vocabulary could not read (the rules judged it without the semantic reader:
+    the model reads it instead). A title on no rung in departments the rules know
+    (engineering, operations, account management ...) stays with the rules, so the model
+    never reaches a function the persona excludes."""
     judgement = rules["decision_basis"].isin(_JUDGEMENT_CALLS).to_numpy()
     on_a_rung = (rules["ladder_rung"] != "").to_numpy()
-    not_understood = (leads["title_departments"] == "").to_numpy()
-    return pd.Series(judgement & (on_a_rung | not_understood), index=leads.index)
+    unread = (rules["decision_basis"] == BASIS_UNREAD).to_numpy()
+    # A title read through the phrase table from another language is a guess the model
+    # reads better, target or not; an excluded function stays excluded.
+    translated = leads["title_flags"].str.contains(FLAG_TRANSLATED, regex=False).to_numpy()
+    return pd.Series(on_a_rung & (judgement | translated) | unread, index=leads.index)
 
 
 def leads_for_model(leads: pd.DataFrame) -> list[LeadForModel]:

@@ -10,8 +10,10 @@ from pipeline.persona.spec import (
     Champion,
     Exclusion,
     PrimaryTarget,
+    PrototypeRole,
     Rung,
     ScoreBonus,
+    SemanticReaderSpec,
     TitleCondition,
 )
 
@@ -179,3 +181,36 @@ def ladder_rungs(
             )
         )
     return tuple(rungs)
+
+
+def semantic_reader_spec(document: PersonaDocument, known: KnownNames) -> SemanticReaderSpec | None:
+    """The `semantic_reader` section: a floor, a margin and the roles' prototype phrases."""
+    if "semantic_reader" not in document.raw:
+        return None
+    section = document.section("semantic_reader", {"floor", "margin", "roles"})
+    floor, margin = float(section.get("floor", 0)), float(section.get("margin", 0))
+    if not (0 < floor <= 1 and 0 <= margin < 1):
+        raise document.fail("semantic_reader", "floor in (0, 1] and margin in [0, 1) are required")
+    roles = []
+    for index, entry in enumerate(section.get("roles") or []):
+        key = f"semantic_reader.roles[{index}]"
+        if not isinstance(entry, dict):
+            raise document.fail(key, "expected a mapping")
+        document.check_keys(key, entry, {"name", "seniority", "departments", "tags", "phrases"})
+        phrases = tuple(str(phrase) for phrase in entry.get("phrases") or ())
+        if not phrases or "seniority" not in entry or not entry.get("departments"):
+            raise document.fail(key, "name, seniority, departments and phrases are required")
+        role = PrototypeRole(
+            name=str(entry.get("name") or key),
+            seniority=str(entry["seniority"]),
+            departments=frozenset(entry["departments"]),
+            tags=frozenset(entry.get("tags") or ()),
+            phrases=phrases,
+        )
+        known.check_levels(document, key, frozenset({role.seniority}))
+        known.check_departments(document, key, role.departments)
+        known.check_tags(document, key, role.tags)
+        roles.append(role)
+    if len({role.departments for role in roles}) < 2:
+        raise document.fail("semantic_reader.roles", "roles of at least two functions are needed")
+    return SemanticReaderSpec(floor=floor, margin=margin, roles=tuple(roles))

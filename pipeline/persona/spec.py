@@ -89,6 +89,28 @@ class PhraseMeaning:
 
 
 @dataclass(frozen=True)
+class PrototypeRole:
+    """A role the semantic reader may read a title as: its reading, and phrases naming it."""
+
+    name: str
+    seniority: str
+    departments: frozenset[str]
+    tags: frozenset[str]
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SemanticReaderSpec:
+    """How titles the vocabulary cannot read are read by their meaning: the roles, the
+    similarity a reading needs (`floor`), and how far it must stand above the nearest role of
+    another function (`margin`)."""
+
+    floor: float
+    margin: float
+    roles: tuple[PrototypeRole, ...]
+
+
+@dataclass(frozen=True)
 class Persona:
     name: str
     fingerprint: str
@@ -103,7 +125,6 @@ class Persona:
     top_score: int
     rank_step: int
     priority_step: int
-    extra_role_points: int
     score_bonuses: tuple[ScoreBonus, ...]
     ladder: tuple[Rung, ...]
     max_ranked_per_company: int
@@ -115,18 +136,48 @@ class Persona:
     mixed_title_penalty: float
     # Departments that lead the company rather than a function (the executive office).
     company_departments: frozenset[str]
+    # Short forms and other languages, rewritten before matching ("v p" -> "vice president",
+    # "vertriebsleiter" -> "head of sales"); `rewrites` holds both.
+    abbreviations: Mapping[str, str]
     translations: Mapping[str, str]
+    rewrites: Mapping[str, str]
     vocabulary: Mapping[str, PhraseMeaning]
     individual_contributor_tags: frozenset[str]
     whole_title_tags: frozenset[str]
     # Tags that hold only in the title's first role segment, not in a qualifier after it.
     head_segment_tags: frozenset[str]
+    # A segment holding one of these is the person's past: it says no status.
+    history_words: frozenset[str]
+    # Words that join a role's parts ("of", "and"): neither a role nor a qualifier.
+    linking_words: frozenset[str]
+    # A qualifier starting with one of these is a pitch ("- helping manufacturers sell").
+    pitch_words: frozenset[str]
+    # Beside a level word (and not "to" someone) a deputy: "Assistant Sales Manager".
+    deputy_words: frozenset[str]
+    # Words that name a role alone and only a grade beside another role word.
+    grade_words: frozenset[str]
+    # What a title says of the person, in order: the first status whose tags it holds.
+    statuses: tuple[tuple[str, frozenset[str]], ...]
     functional_leader_words: frozenset[str]
     functional_leader_seniority: str
     other_firm_tag: str
+    # A leader's role whose object names an organisation ("Partner, X Capital") is held there.
+    organisation_leader_words: tuple[str, ...]
+    organisation_words: frozenset[str]
     # Account names or industries of organisations that are no prospects, and their tag.
     public_administration_tag: str
     public_administration_phrases: tuple[str, ...]
+    # None: a title the vocabulary cannot read stays unread.
+    semantic_reader: SemanticReaderSpec | None = None
+
+    @property
+    def ladder_departments(self) -> frozenset[str]:
+        """The departments that can put a lead on a rung of the ladder: the rungs', the
+        primary targets' and the champions'."""
+        conditions = [rung.condition for rung in self.ladder if rung.condition is not None]
+        conditions += [t.condition for targets in self.primary_targets.values() for t in targets]
+        conditions += [c.condition for champions in self.champions.values() for c in champions]
+        return frozenset(dept for condition in conditions for dept in condition.departments)
 
     @property
     def band_names(self) -> tuple[str, ...]:

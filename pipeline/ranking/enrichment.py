@@ -10,7 +10,7 @@ from pipeline.leads.companies import is_same_company
 from pipeline.leads.text import normalize_text
 from pipeline.persona.sizing import size_band
 from pipeline.persona.spec import Persona
-from pipeline.persona.titles import parse_title
+from pipeline.persona.titles import parse_title, title_status
 
 
 def join_values(values: frozenset[str]) -> str:
@@ -23,7 +23,9 @@ def split_values(joined: str) -> frozenset[str]:
 
 
 def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
-    """Adds what sizing and titles say to distinct leads (the file reader sets repeats aside).
+    """Adds what sizing and titles say to distinct leads (the file reader sets repeats
+    aside): the size band, the title's level, functions, tags and `title_status` (works there
+    now, former, student, another organisation's, ...).
 
     Work is done once per distinct employee range and per distinct title: files repeat both.
     """
@@ -44,9 +46,15 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     out["title_tags"] = titles.map({t: join_values(p.tags) for t, p in profiles.items()})
     out["title_flags"] = titles.map({t: join_values(p.flags) for t, p in profiles.items()})
     out["title_employer"] = titles.map({t: p.employer for t, p in profiles.items()})
+    out["title_roles_held"] = titles.map({t: p.roles_held for t, p in profiles.items()})
+    out["title_qualifiers"] = titles.map({t: p.qualifiers for t, p in profiles.items()})
     _add_tag(out, _public_administrations(out, persona), persona.public_administration_tag)
     # "Partner at X Capital", "Account Executive at Y": they work at another firm.
     _add_tag(out, _named_firm_is_another(out), persona.other_firm_tag)
+    statuses = {
+        tags: title_status(split_values(tags), persona) for tags in out["title_tags"].unique()
+    }
+    out["title_status"] = out["title_tags"].map(statuses)
     return out
 
 

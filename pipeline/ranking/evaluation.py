@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from pipeline.persona.semantic import needs_meaning, read_by_meaning
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import TitleProfile
 from pipeline.ranking.enrichment import split_values
@@ -55,26 +56,28 @@ def _profile_from_columns(
 def evaluate_with_rules(
     leads: pd.DataFrame, persona: Persona, evaluator_name: str, evaluated_at: datetime
 ) -> pd.DataFrame:
-    """One evaluation row per lead: each title judged by the rules, then the ladder per
-    company."""
-    return climb_ladder(
-        leads, judge_with_rules(leads, persona, evaluator_name, evaluated_at), persona
-    )
+    """One evaluation row per lead: each title judged by the rules (titles the vocabulary
+    cannot read, by the semantic reader), then the ladder per company."""
+    judged = judge_with_rules(leads, persona, evaluator_name, evaluated_at, by_meaning=True)
+    return climb_ladder(leads, judged, persona)
 
 
 def judge_with_rules(
-    leads: pd.DataFrame, persona: Persona, evaluator_name: str, evaluated_at: datetime
+    leads: pd.DataFrame,
+    persona: Persona,
+    evaluator_name: str,
+    evaluated_at: datetime,
+    by_meaning: bool = False,
 ) -> pd.DataFrame:
     """One row per lead, each judged alone (before the ladder), with its fit on its rung in
     `RUNG_FIT` for the ladder to read; each distinct (parsed title, size band) is judged once.
 
-    Reads the title as `enriched_leads` parsed it, so titles are parsed once per run.
+    Reads the title as `enriched_leads` parsed it, so titles are parsed once per run. With
+    `by_meaning`, a title the vocabulary could not read is read by the semantic reader first;
+    without, it is judged unread (the model's to read).
     """
-    keys = list(leads[list(_JUDGED_COLUMNS)].itertuples(index=False, name=None))
-    verdicts = {
-        key: evaluate_title(_profile_from_columns(*key[:-1]), key[-1], persona)
-        for key in dict.fromkeys(keys)
-    }
+    keys, profiles = title_profiles(leads, persona, by_meaning)
+    verdicts = {key: evaluate_title(profile, key[-1], persona) for key, profile in profiles.items()}
     rows = [verdicts[key] for key in keys]
     frame = pd.DataFrame(
         {
@@ -96,3 +99,31 @@ def judge_with_rules(
         }
     )
     return frame[[*EVALUATION_COLUMNS, RUNG_FIT]]
+
+
+def title_profiles(
+    leads: pd.DataFrame, persona: Persona, by_meaning: bool
+) -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], TitleProfile]]:
+    """Each lead's key (its parsed title and size band) and each distinct key's title as the
+    rules read it: from the enriched columns, and by meaning where asked and needed."""
+    keys = list(leads[list(_JUDGED_COLUMNS)].itertuples(index=False, name=None))
+    profiles = {key: _profile_from_columns(*key[:-1]) for key in dict.fromkeys(keys)}
+    if by_meaning:
+        profiles.update(_read_by_meaning(leads, keys, profiles, persona))
+    return keys, profiles
+
+
+def _read_by_meaning(
+    leads: pd.DataFrame,
+    keys: list[tuple[str, ...]],
+    profiles: dict[tuple[str, ...], TitleProfile],
+    persona: Persona,
+) -> dict[tuple[str, ...], TitleProfile]:
+    """The unread profiles read by meaning, from the title as written (one title per
+    profile: the titles of one profile read alike)."""
+    written: dict[tuple[str, ...], str] = {}
+    for key, title in zip(keys, leads["lead_job_title"], strict=True):
+        if key not in written and needs_meaning(profiles[key], persona):
+            written[key] = title
+    read = read_by_meaning({title: profiles[key] for key, title in written.items()}, persona)
+    return {key: read[title] for key, title in written.items() if title in read}

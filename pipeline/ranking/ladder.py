@@ -19,7 +19,7 @@ from pipeline.ranking.rules import effective_band
 # The fit (0-100) of each lead on its rung, as the evaluator judged it: read, then dropped.
 RUNG_FIT = "rung_fit"
 # The lead columns the ranking's tie-breaks read, beside the evaluation's own.
-_ORDER_COLUMNS = ("title_role", "lead_last_name", "lead_first_name")
+_ORDER_COLUMNS = ("title_roles_held", "title_qualifiers", "lead_last_name", "lead_first_name")
 
 
 def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Persona) -> pd.DataFrame:

@@ -27,6 +27,9 @@ RANKED_LEADS_COLUMNS: tuple[str, ...] = (
     "title_role",
     "title_seniority",
     "title_departments",
+    "title_status",
+    "title_roles_held",
+    "title_qualifiers",
     "decision_basis",
     "ladder_rung",
     "persona_fingerprint",
@@ -47,37 +50,38 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
     "lead_id",
 )
 
-# Ties on score go to the more senior, then the better department fit, then the broader
-# remit (fewer words in the role: "Director of Sales" before "Director of Sales, Fire
-# Products, Gujarat"); names and the id make the order total, so the same input always gives
-# the same ranks.
-_ROLE_WORDS = "_role_words"
+# Ties on score go to the more senior; then to the title holding more of the persona's roles
+# (a "Founder & CEO" is its first and its second startup target); then, by account-based
+# selling's rule of starting with the widest remit, to the role with fewer qualifiers (a
+# region, product line or segment narrows it: "Director of Sales" before "Director of Sales,
+# Fire Products, Gujarat"); then to the better department fit. Names and the id make the
+# order total, so the same input always gives the same ranks.
 _TIE_BREAK_COLUMNS = [
     "relevance_score",
     "seniority_fit",
+    "title_roles_held",
+    "title_qualifiers",
     "department_fit",
-    _ROLE_WORDS,
     "lead_last_name",
     "lead_first_name",
     "lead_id",
 ]
-_TIE_BREAK_ASCENDING = [False, False, False, True, True, True, True]
+_TIE_BREAK_ASCENDING = [False, False, False, True, False, True, True, True]
 
 
 def in_rank_order(leads: pd.DataFrame) -> pd.DataFrame:
     """The leads best first: score, then the tie-breaks.
 
-    Expects title_role and the tie-break columns (scores, fits, names, lead_id).
+    Expects the tie-break columns (scores, fits, the title's roles and qualifiers, names,
+    lead_id).
     """
-    keyed = leads.assign(**{_ROLE_WORDS: leads["title_role"].str.split().str.len()})
-    ordered = keyed.sort_values(_TIE_BREAK_COLUMNS, ascending=_TIE_BREAK_ASCENDING, kind="stable")
-    return ordered.drop(columns=_ROLE_WORDS)
+    return leads.sort_values(_TIE_BREAK_COLUMNS, ascending=_TIE_BREAK_ASCENDING, kind="stable")
 
 
 def rank_leads(leads: pd.DataFrame) -> pd.DataFrame:
     """Adds `company_rank`: 1..n per company over relevant leads, NULL for irrelevant ones.
 
-    Expects one row per lead with company_key, is_relevant, title_role and the tie-break
+    Expects one row per lead with company_key, is_relevant and the tie-break
     columns.
     """
     out = in_rank_order(leads)

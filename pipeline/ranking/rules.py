@@ -10,9 +10,19 @@ from dataclasses import dataclass
 
 from pipeline.persona.sizing import UNKNOWN_BAND
 from pipeline.persona.spec import Exclusion, Persona, ScoreBonus, TitleCondition
-from pipeline.persona.titles import FLAG_EMPTY, FLAG_TAGLINE, FLAG_TRANSLATED, TitleProfile
+from pipeline.persona.titles import (
+    FLAG_EMPTY,
+    FLAG_TAGLINE,
+    FLAG_TRANSLATED,
+    FLAG_UNREAD,
+    TitleProfile,
+    title_level,
+    title_status,
+)
 
 BASIS_EMPTY_TITLE = "empty_title"
+# A title whose function neither the vocabulary nor the semantic reader could read.
+BASIS_UNREAD = "unread_title"
 BASIS_HARD_EXCLUSION = "hard_exclusion"
 BASIS_PRIMARY_TARGET = "primary_target"
 BASIS_CHAMPION = "champion"
@@ -51,7 +61,7 @@ def evaluate_title(profile: TitleProfile, band: str, persona: Persona) -> Verdic
         if dept in persona.department_relevance
     }
     department_fit = max(department_fits.values(), default=0)
-    notes = _flag_notes(profile)
+    notes = _flag_notes(profile, persona)
 
     if FLAG_EMPTY in profile.flags:
         return Verdict(
@@ -72,6 +82,16 @@ def evaluate_title(profile: TitleProfile, band: str, persona: Persona) -> Verdic
             department_fit,
             seniority_fit,
             BASIS_HARD_EXCLUSION,
+        )
+
+    if FLAG_UNREAD in profile.flags:
+        return Verdict(
+            0,
+            False,
+            _sentence("No function read in the title: nobody is contacted on a guess", notes),
+            department_fit,
+            seniority_fit,
+            BASIS_UNREAD,
         )
 
     score, basis, reason = _base_score(
@@ -156,14 +176,12 @@ def _base_score(
     matched = [t for t in persona.primary_targets[band] if condition_matches(t.condition, profile)]
     if matched:
         target = matched[0]
-        extra_roles = len(matched) - 1
         score = (
             persona.top_score
             - persona.rank_step * (target.rank - 1)
             - persona.priority_step * (5 - target.priority)
-            + persona.extra_role_points * extra_roles
         )
-        also = f", also {', '.join(t.title for t in matched[1:])}" if extra_roles else ""
+        also = f", also {', '.join(t.title for t in matched[1:])}" if len(matched) > 1 else ""
         return (
             float(score),
             BASIS_PRIMARY_TARGET,
@@ -218,8 +236,13 @@ def _is_mixed_title(
     )
 
 
-def _flag_notes(profile: TitleProfile) -> list[str]:
-    notes = []
+def _flag_notes(profile: TitleProfile, persona: Persona) -> list[str]:
+    """What the reader made of the title: its level, functions and status, and how it read."""
+    functions = "+".join(sorted(profile.departments)) or "no function"
+    level = title_level(profile.seniority, profile.tags).replace("_", " ")
+    notes = [f"read: {level}, {functions}, {title_status(profile.tags, persona).replace('_', ' ')}"]
+    if profile.reading_note:
+        notes.append(profile.reading_note)
     if FLAG_TAGLINE in profile.flags:
         notes.append("tagline ignored")
     if FLAG_TRANSLATED in profile.flags:
