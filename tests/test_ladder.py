@@ -81,9 +81,9 @@ def test_a_ceo_at_a_larger_company_ranks_below_everyone_better_not_never(
     rank_company: Callable[..., pd.DataFrame],
 ) -> None:
     ranked = rank_company(
-        "501-1000", ["Chief Executive Officer", "Regional Sales Manager", "Warehouse Operator"]
+        "501-1000", ["Chief Executive Officer", "Area Sales Manager", "Warehouse Operator"]
     )
-    assert ranked_titles(ranked) == ["Regional Sales Manager", "Chief Executive Officer"]
+    assert ranked_titles(ranked) == ["Area Sales Manager", "Chief Executive Officer"]
     alone = rank_company("1001-5000", ["Chief Executive Officer", "Plant Operator"], "Bigco")
     assert ranked_titles(alone) == ["Chief Executive Officer"]
     assert "best available: company leader" in alone.loc["Chief Executive Officer", "reasoning"]
@@ -107,7 +107,7 @@ def test_a_size_limited_rung_is_reached_elsewhere_only_when_nobody_better_works_
 def test_at_most_the_configured_number_of_leads_is_ranked_per_company(
     rank_company: Callable[..., pd.DataFrame], persona: Persona
 ) -> None:
-    titles = [f"Regional Sales Manager Area {number}" for number in range(14)]
+    titles = [f"Area Sales Manager, District {number}" for number in range(14)]
     ranked = rank_company("201-500", titles)
     assert ranked["company_rank"].notna().sum() == persona.max_ranked_per_company
     cut = ranked[ranked["company_rank"].isna()]
