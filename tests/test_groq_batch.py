@@ -267,7 +267,8 @@ def test_the_batch_sensor_files_a_finished_batch_and_requests_the_run_that_ranks
     instance: DagsterInstance,
     tmp_path: Path,
 ) -> None:
-    server = serve(batch_delay_s=0.5)
+    # Long enough for the run that submits the batch to end before the batch does.
+    server = serve(batch_delay_s=3.0)
     settings = settings_for(tmp_path)
     definitions = build_definitions(settings)
     sensor = definitions.resolve_sensor_def("groq_batches")
@@ -281,7 +282,7 @@ def test_the_batch_sensor_files_a_finished_batch_and_requests_the_run_that_ranks
     assert "no open batches" in str(tick())
     assert run(settings, instance, batch=True).success
     assert "1 batch(es) still open" in str(tick())
-    time.sleep(0.6)
+    time.sleep(3.1)
     result = tick()
     assert isinstance(result, SensorResult)
     (request,) = result.run_requests

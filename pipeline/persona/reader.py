@@ -15,6 +15,9 @@ from pipeline.persona.spec import Persona, PersonaError, PhraseMeaning, SizeBand
 
 # The persona key naming the title vocabulary file, relative to the persona file.
 VOCABULARY_KEY = "title_vocabulary"
+# libyaml's safe loader where PyYAML was built with it: the vocabulary is a large file and
+# every asset of a run loads the persona.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_persona(path: str | Path) -> Persona:
@@ -38,7 +41,7 @@ def _read_yaml(path: Path, what: str) -> tuple[PersonaDocument, str]:
     except OSError as error:
         raise PersonaError(f"{path}: cannot read the {what} file ({error.strerror})") from error
     try:
-        document = yaml.safe_load(raw_text)
+        document = yaml.load(raw_text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as error:
         raise PersonaError(f"{path}: not valid YAML ({error})") from error
     if not isinstance(document, dict):
