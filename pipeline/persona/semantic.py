@@ -30,6 +30,7 @@ from pipeline.persona.titles import (
     STATUS_CURRENT,
     TitleProfile,
     holds_unknown_words,
+    names_a_level,
     parse_title,
     split_tagline,
     title_status,
@@ -105,13 +106,18 @@ def needs_meaning(profile: TitleProfile, persona: Persona) -> bool:
     )
 
 
-def with_meaning(profile: TitleProfile, reading: MeaningReading) -> TitleProfile:
-    """The profile as the reading says, or unread with the reason."""
+def with_meaning(profile: TitleProfile, reading: MeaningReading, persona: Persona) -> TitleProfile:
+    """The profile as the reading says, or unread with the reason. A level the vocabulary
+    found stands ("Zone Leader" leads something); the meaning supplies the function."""
     if not reading.accepted:
         return replace(profile, reading_note=reading.note)
     return replace(
         profile,
-        seniority=reading.role.seniority,
+        seniority=(
+            profile.seniority
+            if names_a_level(profile.role_text, persona)
+            else reading.role.seniority
+        ),
         departments=reading.role.departments,
         tags=profile.tags | reading.role.tags,
         flags=(profile.flags - {FLAG_UNREAD}) | {FLAG_READ_BY_MEANING},
@@ -139,7 +145,7 @@ def read_by_meaning(profiles: dict[str, TitleProfile], persona: Persona) -> dict
         note = f"title not read: the semantic reader could not load ({error})"
         return {title: replace(profiles[title], reading_note=note) for title in unread}
     return {
-        title: with_meaning(profiles[title], reading)
+        title: with_meaning(profiles[title], reading, persona)
         for title, reading in zip(unread, readings, strict=True)
     }
 

@@ -220,6 +220,13 @@ def holds_unknown_words(role_text: str, persona: Persona) -> bool:
     return bool(_unknown_words(role_text, persona))
 
 
+def names_a_level(role_text: str, persona: Persona) -> bool:
+    """Whether a read role holds a level word ("Zone Leader" does, "Kepala Penjualan" not)."""
+    return any(
+        persona.vocabulary[phrase].seniority for phrase in _matched_phrases(role_text, persona)
+    )
+
+
 def _unknown_words(role_text: str, persona: Persona) -> list[str]:
     pattern = _phrase_pattern(tuple(persona.vocabulary))
     rest = pattern.sub(" ", role_text) if pattern else role_text
