@@ -16,7 +16,7 @@ import json
 import threading
 from dataclasses import dataclass
 
-from pipeline.persona.semantic import read_titles
+from pipeline.persona.semantic import SemanticReader, read_titles
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import TitleProfile
 from pipeline.ranking.rules import evaluate_title
@@ -53,8 +53,9 @@ class TitleReadings:
         self.persona = persona
         self._read: dict[str, TitleProfile] = {}
         self._lock = threading.Lock()
-        # Loads the model now, not in the first call a client is timing.
-        read_titles(["x y z"], persona)
+        # The model loads now, not in the first call a client is timing.
+        if persona.semantic_reader is not None:
+            SemanticReader(persona.semantic_reader).read(["warm up"])
 
     def profiles(self, titles: set[str]) -> dict[str, TitleProfile]:
         with self._lock:

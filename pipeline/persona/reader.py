@@ -116,7 +116,7 @@ def read_persona(
     )
     for status, tags in statuses:
         known.check_tags(words, f"statuses.{status}", tags)
-    grade_words = frozenset(normalize_title(word) for word in words.get("grade_words", list))
+    grade_words = _words(words, "grade_words")
     if not grade_words <= set(vocabulary):
         raise words.fail("grade_words", "every word must be a vocabulary phrase")
 
@@ -152,16 +152,15 @@ def read_persona(
         company_departments=company_departments,
         abbreviations=abbreviations,
         translations=translations,
-        rewrites={**abbreviations, **translations},
         vocabulary=vocabulary,
         individual_contributor_tags=ic_tags,
         whole_title_tags=whole_title_tags,
         head_segment_tags=head_segment_tags,
-        history_words=frozenset(normalize_title(w) for w in words.get("history_words", list)),
+        history_words=_words(words, "history_words"),
         grade_words=grade_words,
-        deputy_words=frozenset(normalize_title(w) for w in words.get("deputy_words", list)),
-        pitch_words=frozenset(normalize_title(w) for w in words.get("pitch_words", list)),
-        linking_words=frozenset(normalize_title(w) for w in words.get("linking_words", list)),
+        deputy_words=_words(words, "deputy_words"),
+        pitch_words=_words(words, "pitch_words"),
+        linking_words=_words(words, "linking_words"),
         statuses=statuses,
         functional_leader_words=leader_words,
         functional_leader_seniority=str(leader.get("seniority")),
@@ -176,6 +175,11 @@ def read_persona(
         public_administration_phrases=public_phrases,
         semantic_reader=rule_entries.semantic_reader_spec(document, known),
     )
+
+
+def _words(document: PersonaDocument, key: str) -> frozenset[str]:
+    """A list of words, normalised as titles are."""
+    return frozenset(normalize_title(str(word)) for word in document.get(key, list))
 
 
 def _tags(document: PersonaDocument, key: str, known: KnownNames) -> frozenset[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 
 class PersonaError(ValueError):
@@ -140,7 +141,6 @@ class Persona:
     # "vertriebsleiter" -> "head of sales"); `rewrites` holds both.
     abbreviations: Mapping[str, str]
     translations: Mapping[str, str]
-    rewrites: Mapping[str, str]
     vocabulary: Mapping[str, PhraseMeaning]
     individual_contributor_tags: frozenset[str]
     whole_title_tags: frozenset[str]
@@ -169,6 +169,11 @@ class Persona:
     public_administration_phrases: tuple[str, ...]
     # None: a title the vocabulary cannot read stays unread.
     semantic_reader: SemanticReaderSpec | None = None
+
+    @cached_property
+    def rewrites(self) -> Mapping[str, str]:
+        """Every rewrite applied before matching: abbreviations and translations."""
+        return {**self.abbreviations, **self.translations}
 
     @property
     def ladder_departments(self) -> frozenset[str]:
