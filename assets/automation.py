@@ -153,13 +153,14 @@ def _take_inbox(context: SensorEvaluationContext, client: Client, seen: set[str]
             files.append(file)
     if not files:
         return []
-    base = read_lead_file(lead_base).leads if lead_base.exists() else None
+    keep = client.settings.keep_columns
+    base = read_lead_file(lead_base, keep=keep).leads if lead_base.exists() else None
     changed: set[str] = set()
     merged = []
     for file in files:
         seen.add(file.fingerprint)
         try:
-            incoming = read_lead_file(file.path)
+            incoming = read_lead_file(file.path, keep=keep)
         except LeadsFileError as problem:
             moved = reject(file, inbox, str(problem))
             context.log.warning(f"{client.name}: rejected {file.path.name} ({problem}): {moved}")

@@ -19,8 +19,10 @@ from dagster import (
 )
 
 from assets.metadata import counts_by, markdown_table
+from pipeline.campaign.changes import CampaignChanges, campaign_changes
+from pipeline.campaign.suppression import suppressed_reasons
 from pipeline.leads.records import for_client
-from pipeline.orchestration.resources import ClientDirectory
+from pipeline.orchestration.resources import ClientDirectory, WarehouseReader
 from pipeline.orchestration.run_history import asset_metadata
 from pipeline.ranking.invariants import (
     campaign_problems,
@@ -29,9 +31,12 @@ from pipeline.ranking.invariants import (
 )
 from pipeline.ranking.ranked_table import build_ranked_leads, campaign_rows
 from pipeline.report.html import ReportSummary, render_report
+from pipeline.storage.campaign_history import CampaignHistory
 
 # How many ranks per company the UI preview of ranked_leads shows.
 _PREVIEW_RANKS = 3
+# How many of the campaign's changes the UI shows.
+_PREVIEW_CHANGES = 20
 
 
 @asset(
@@ -41,13 +46,25 @@ _PREVIEW_RANKS = 3
     metadata={"partition_expr": "client"},
 )
 def ranked_leads(
-    context: AssetExecutionContext, enriched_leads: pd.DataFrame, lead_evaluations: pd.DataFrame
+    context: AssetExecutionContext,
+    enriched_leads: pd.DataFrame,
+    lead_evaluations: pd.DataFrame,
+    suppression_list: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """One row per current lead of the client with its evaluation and `company_rank` (1..n
-    per company among relevant leads, NULL for irrelevant ones). Analysts query this table;
-    its columns are stable."""
-    ranked = for_client(build_ranked_leads(enriched_leads, lead_evaluations), context.partition_key)
+    per company among relevant leads, NULL for irrelevant ones), and `suppressed_reason`
+    where the do-not-contact list covers it (it keeps its rank; the campaign skips it).
+    Analysts query this table; its columns are stable."""
+    ranked = for_client(
+        build_ranked_leads(
+            enriched_leads,
+            lead_evaluations,
+            lambda leads: suppressed_reasons(leads, suppression_list),
+        ),
+        context.partition_key,
+    )
     ranked_count = int(ranked["company_rank"].notna().sum())
+    suppressed = ranked[ranked["suppressed_reason"] != ""]
     companies = int(ranked["company_key"].nunique())
     preview = ranked[ranked["company_rank"] <= _PREVIEW_RANKS][
         [
@@ -66,6 +83,8 @@ def ranked_leads(
             "rows": len(ranked),
             "ranked": ranked_count,
             "companies": companies,
+            "suppressed": len(suppressed),
+            "suppressed_ranked": int(suppressed["company_rank"].notna().sum()),
             "relevant_per_size_band": counts_by(ranked[ranked["is_relevant"]], "size_band"),
             # How deep down the persona's ladder the companies had to go.
             "ranked_per_rung": counts_by(ranked[ranked["is_relevant"]], "ladder_rung"),
@@ -81,34 +100,71 @@ def ranked_leads(
     metadata={"partition_expr": "client"},
 )
 def campaign_export(
-    context: AssetExecutionContext, ranked_leads: pd.DataFrame, clients: ClientDirectory
+    context: AssetExecutionContext,
+    ranked_leads: pd.DataFrame,
+    clients: ClientDirectory,
+    warehouse: WarehouseReader,
 ) -> Output[pd.DataFrame]:
-    """The top N relevant leads of every company of the client, as a table and as the
-    client's campaign CSV, and the run's HTML report (every company with its ranked leads and
-    the others) beside it."""
+    """The top N contactable leads of every company of the client, as a table and as the
+    client's campaign CSV in its sending tool's format; what changed since the last campaign
+    (`campaign_new.csv`, `campaign_dropped.csv`, recorded in `campaign_history`); and the
+    run's HTML report beside them."""
     client = context.partition_key
     exporter = clients.get(client).exporter()
     rows = campaign_rows(ranked_leads, exporter.top_n)
+    history = CampaignHistory(warehouse.warehouse())
+    previous, since = history.last_campaign(client, context.run.run_id)
+    changes = campaign_changes(previous, since, rows, ranked_leads)
     # The file is the client's own: its rows need no client column; the table's do.
     path = exporter.write_csv(rows)
-    context.log.info(f"Client {client}: wrote {len(rows)} campaign rows to {path}")
+    new_file, dropped_file = exporter.write_changes(changes)
+    context.log.info(
+        f"Client {client}: wrote {len(rows)} campaign rows to {path} ({exporter.export_format}"
+        f" format); {len(changes.new)} new and {len(changes.dropped)} dropped since "
+        f"{_since(changes)}"
+    )
     started = time.perf_counter()
-    page = render_report(ranked_leads, _report_summary(context, client, exporter.top_n))
+    page = render_report(ranked_leads, _report_summary(context, client, exporter.top_n), changes)
     report = exporter.write_report(page)
     report_s = time.perf_counter() - started
     context.log.info(f"Wrote the report to {report} ({len(page.encode()) / 1e6:.1f} MB)")
+    # Recorded once the files are out: a run that fails before never counts as sent.
+    history.record(client, context.run.run_id, datetime.now(UTC), rows)
     return Output(
         for_client(rows, client),
         metadata={
             "rows": len(rows),
             "top_n": exporter.top_n,
+            "export_format": exporter.export_format,
+            "new_since_last": len(changes.new),
+            "dropped_since_last": len(changes.dropped),
+            "last_campaign": _since(changes),
+            "changes": markdown_table(_changes_preview(changes), _PREVIEW_CHANGES),
             "path": MetadataValue.path(str(path)),
+            "new_file": MetadataValue.path(str(new_file)),
+            "dropped_file": MetadataValue.path(str(dropped_file)),
             "report": MetadataValue.url(report.resolve().as_uri()),
             "report_bytes": len(page.encode()),
             "report_write_s": round(report_s, 3),
             "rows_per_company": counts_by(rows, "account_name"),
         },
     )
+
+
+def _changes_preview(changes: CampaignChanges) -> pd.DataFrame:
+    columns = ["change", "account_name", "lead_first_name", "lead_last_name", "change_reason"]
+    parts = [
+        rows.assign(change=label)[columns]
+        for label, rows in (("new", changes.new), ("dropped", changes.dropped))
+        if not rows.empty
+    ]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=columns)
+
+
+def _since(changes: CampaignChanges) -> str:
+    if changes.since is None:
+        return "no earlier campaign"
+    return changes.since.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _report_summary(context: AssetExecutionContext, client: str, top_n: int) -> ReportSummary:

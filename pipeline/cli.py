@@ -24,6 +24,7 @@ from dagster import (
     JobDefinition,
 )
 
+from pipeline.campaign.formats import EXPORT_FORMATS
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
 from pipeline.leads.records import LeadsFileError, companies_named
@@ -52,6 +53,7 @@ from pipeline.orchestration.settings import (
     PROJECT_ROOT,
     Settings,
     parse_column_map,
+    parse_header_list,
 )
 from pipeline.persona.reader import load_persona
 from pipeline.persona.spec import PersonaError
@@ -100,6 +102,23 @@ def _parser() -> argparse.ArgumentParser:
         "--report", type=Path, help="HTML report (default report.html beside the campaign file)"
     )
     run.add_argument("--top-n", type=int, help="leads per company in the campaign (default 3)")
+    run.add_argument(
+        "--export-format",
+        choices=EXPORT_FORMATS,
+        help="the campaign file's layout: ours (generic, the default) or a sending tool's import",
+    )
+    run.add_argument(
+        "--suppress",
+        type=Path,
+        help="do-not-contact list: emails, LinkedIn URLs, domains, company names (CSV or Excel)",
+    )
+    run.add_argument(
+        "--keep-columns",
+        action="append",
+        metavar="HEADER",
+        help="carry this column of the leads file to the campaign file (repeatable, or "
+        'comma-separated: "Lead Source,Owner")',
+    )
     run.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
     run.add_argument(
         "--strict",
@@ -211,7 +230,17 @@ def _client_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # Per-client settings: with a clients file they are the file's, not a flag's.
-_PER_CLIENT_FLAGS = ("leads", "persona", "export", "report", "sheet", "columns")
+_PER_CLIENT_FLAGS = (
+    "leads",
+    "persona",
+    "export",
+    "report",
+    "sheet",
+    "columns",
+    "export_format",
+    "suppress",
+    "keep_columns",
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -222,6 +251,7 @@ def _settings(args: argparse.Namespace) -> Settings:
             ("persona_path", getattr(args, "persona", None)),
             ("export_path", getattr(args, "export", None)),
             ("report_path", getattr(args, "report", None)),
+            ("suppress_path", getattr(args, "suppress", None)),
         )
         if value is not None
     }
@@ -246,6 +276,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "columns", None):
         overrides["input_columns"] = tuple(
             pair for text in args.columns for pair in parse_column_map(text)
+        )
+    if getattr(args, "export_format", None):
+        overrides["export_format"] = args.export_format
+    if getattr(args, "keep_columns", None):
+        overrides["keep_columns"] = tuple(
+            name for text in args.keep_columns for name in parse_header_list(text)
         )
     if getattr(args, "clients", None):
         overrides["clients_path"] = args.clients.expanduser().resolve()
@@ -315,9 +351,11 @@ def _run_client(
 ) -> int:
     own = client.settings
     try:
-        # Both inputs are read before anything is recorded: a bad file stops here.
+        # Every input is read before anything is recorded: a bad file stops here.
         load_persona(own.persona_path)
-        leads = client_config(own).read_leads().leads
+        config = client_config(own)
+        leads = config.read_leads().leads
+        config.read_suppression()
         scope = companies_named(leads, list(companies)) if companies else []
     except (LeadsFileError, PersonaError, ValueError, OSError) as error:
         print(f"error: client {client.name}: {error}", file=sys.stderr)

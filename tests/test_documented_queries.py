@@ -30,8 +30,8 @@ def rank_into(settings: Settings) -> None:
     LlmStore(Warehouse(settings.warehouse_location, settings.warehouse_schema), "default").calls()
 
 
-def test_there_are_three_example_queries() -> None:
-    assert len(documented_queries()) == 3
+def test_there_are_five_example_queries() -> None:
+    assert len(documented_queries()) == 5
 
 
 def test_the_documented_queries_run_on_duckdb(tmp_path: Path) -> None:
@@ -41,8 +41,11 @@ def test_the_documented_queries_run_on_duckdb(tmp_path: Path) -> None:
     rank_into(settings)
     with duckdb.connect(str(settings.warehouse_path)) as connection:
         connection.execute(f"set search_path = '{settings.warehouse_schema}'")
-        top, bands, _cost = (connection.execute(q).fetchall() for q in documented_queries())
+        top, bands, campaigns, suppressed, _cost = (
+            connection.execute(q).fetchall() for q in documented_queries()
+        )
     assert len(top) == 36 and len(bands) == 4
+    assert [leads for _run, _at, leads in campaigns] == [36] and suppressed == []
 
 
 @pytest.mark.postgres
@@ -60,5 +63,6 @@ def test_the_documented_queries_run_on_postgres(tmp_path: Path, pg_schema: str) 
         for query in documented_queries():
             cursor.execute(query)
             results.append(cursor.fetchall())
-    top, bands, _cost = results
+    top, bands, campaigns, suppressed, _cost = results
     assert len(top) == 36 and len(bands) == 4
+    assert [leads for _run, _at, leads in campaigns] == [36] and suppressed == []

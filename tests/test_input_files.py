@@ -354,8 +354,9 @@ def test_a_social_network_url_never_becomes_the_company_key(write) -> None:
         )
     )
     assert read.leads["company_key"].tolist() == ["Acme", "Globex"]
-    # The file's value is kept as written.
-    assert read.leads.loc[0, "account_domain"] == "https://www.linkedin.com/company/acme"
+    # The file's value is kept as written, beside the (absent) bare domain.
+    assert read.leads.loc[0, "account_website"] == "https://www.linkedin.com/company/acme"
+    assert read.leads.loc[0, "account_domain"] == ""
 
 
 def test_of_two_url_columns_each_row_takes_the_company_site(write) -> None:

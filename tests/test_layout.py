@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "pipeline"
-CORE_PACKAGES = ("leads", "persona", "ranking", "quality", "report", "groq_server")
+CORE_PACKAGES = ("leads", "persona", "ranking", "quality", "campaign", "report", "groq_server")
 # Markdown links: [text](target), images included; code spans are removed first.
 _LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 _CODE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)

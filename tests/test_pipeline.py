@@ -63,7 +63,11 @@ def table(settings: Settings, name: str) -> pd.DataFrame:
 def test_definitions_load() -> None:
     defs = build_definitions(Settings())
     assert defs.resolve_job_def(RANK_LEADS_JOB)
-    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == {*TABLES, REJECTED}
+    assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == {
+        *TABLES,
+        REJECTED,
+        "suppression_list",
+    }
 
 
 @pytest.fixture(scope="module")

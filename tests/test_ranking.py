@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from pipeline.ranking.ranked_table import (
+    CAMPAIGN_COLUMNS,
     MissingEvaluationsError,
     build_ranked_leads,
     campaign_rows,
@@ -86,11 +87,22 @@ def test_empty_input() -> None:
 def test_campaign_takes_top_n_per_company() -> None:
     rows = [(f"a{i}", "a.com", 90 - i, True) for i in range(5)] + [("b1", "b.com", 40, True)]
     ranked = rank_leads(leads(rows))
-    for column in ("account_name", "lead_job_title", "account_domain", "size_band", "reasoning"):
+    for column in {*CAMPAIGN_COLUMNS, "suppressed_reason"} - set(ranked.columns):
         ranked[column] = ""
     chosen = campaign_rows(ranked, top_n=3)
     assert chosen.groupby("company_key").size().to_dict() == {"a.com": 3, "b.com": 1}
     assert list(chosen["lead_id"]) == ["a0", "a1", "a2", "b1"]
+
+
+def test_a_suppressed_lead_keeps_its_rank_and_the_next_takes_its_campaign_place() -> None:
+    rows = [(f"a{i}", "a.com", 90 - i, True) for i in range(5)]
+    ranked = rank_leads(leads(rows))
+    for column in set(CAMPAIGN_COLUMNS) - set(ranked.columns):
+        ranked[column] = ""
+    ranked["suppressed_reason"] = ["", "opted out (email x@a.com)", "", "", ""]
+    chosen = campaign_rows(ranked, top_n=3)
+    assert list(chosen["lead_id"]) == ["a0", "a2", "a3"]
+    assert list(chosen["company_rank"]) == [1, 3, 4]
 
 
 def test_campaign_rejects_non_positive_top_n() -> None:

@@ -28,7 +28,14 @@ from pipeline.storage.stores import Warehouse
 
 pytestmark = pytest.mark.postgres
 
-CLIENT_TABLES = (*TABLES, "rejected_leads", "llm_calls", "run_stats")
+CLIENT_TABLES = (
+    *TABLES,
+    "rejected_leads",
+    "suppression_list",
+    "campaign_history",
+    "llm_calls",
+    "run_stats",
+)
 VIEWS = ("current_ranked_leads", "llm_cost_per_run")
 
 

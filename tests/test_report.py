@@ -14,6 +14,7 @@ import pytest
 from dagster import DagsterInstance
 from support import run_rank_leads
 
+from pipeline.campaign.changes import CampaignChanges
 from pipeline.orchestration.settings import DATA_DIR, Settings
 from pipeline.report.html import ReportSummary, render_report
 
@@ -84,6 +85,7 @@ def test_the_summary_states_the_model_cost_when_the_model_ran() -> None:
             "evaluator": ["groq", "rules"],
             "reasoning": ["fits", "no"],
             "ladder_rung": ["primary target", ""],
+            "suppressed_reason": ["", ""],
         }
     )
     summary = ReportSummary("t", "now", 3, model_calls=2, model_usd=0.0123, model="m")
@@ -190,3 +192,54 @@ def test_a_hostile_title_is_shown_as_text(opened) -> None:
     assert INJECTION in title.inner_text()
     assert title.locator("img").count() == 0
     assert page.evaluate("document.body.dataset.owned") is None
+
+
+@pytest.mark.slow
+def test_the_page_opens_on_the_changes_and_strikes_a_suppressed_lead(
+    browser, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    ranked = pd.DataFrame(
+        {
+            "company_key": ["a.com"] * 3,
+            "account_name": ["A"] * 3,
+            "account_domain": ["a.com"] * 3,
+            "size_band": ["smb"] * 3,
+            "company_rank": pd.array([1, 2, 3], dtype="Int64"),
+            "lead_first_name": ["Ana", "Bo", "Cy"],
+            "lead_last_name": ["Ruiz", "Li", "Ng"],
+            "lead_job_title": ["VP Sales", "Head of Sales", "Sales Director"],
+            "relevance_score": [90, 85, 80],
+            "evaluator": ["rules"] * 3,
+            "reasoning": ["fits"] * 3,
+            "ladder_rung": ["primary target"] * 3,
+            "suppressed_reason": ["opted out (email ana@a.com)", "", ""],
+        }
+    )
+    new = ranked.iloc[[2]].assign(change_reason="moved up: Ana Ruiz suppressed: opted out")
+    dropped = ranked.iloc[[0]].assign(change_reason="suppressed: opted out (email ana@a.com)")
+    since = pd.Timestamp("2026-11-30 02:00", tz="UTC").to_pydatetime()
+    path = tmp_path / "report.html"
+    path.write_text(
+        render_report(ranked, ReportSummary("t", "now", 2), CampaignChanges(new, dropped, since)),
+        encoding="utf-8",
+    )
+    page = browser.new_page()
+    page.goto(path.resolve().as_uri())
+    page.wait_for_selector("section.company")
+    # The changes come first, above the companies.
+    assert page.locator("body > section.changes h2").inner_text() == (
+        "New since 2026-11-30 02:00 UTC"
+    )
+    changes = page.locator("section.changes").inner_text()
+    assert "Cy Ng" in changes and "moved up: Ana Ruiz" in changes and "Ana Ruiz" in changes
+    struck = page.locator("tr.lead.suppressed")
+    assert struck.count() == 1
+    assert "not contacted: opted out (email ana@a.com)" in struck.inner_text()
+    decoration = struck.locator("td.title").evaluate(
+        "cell => getComputedStyle(cell).textDecorationLine"
+    )
+    assert decoration == "line-through"
+    assert "NOT CONTACTED\n1 on the do-not-contact list" in page.locator("#summary").inner_text()
+    page.close()

@@ -80,6 +80,12 @@ def _name_words(text: str) -> list[str]:
     return [word for word in normalize_text(text).split() if word not in _GENERIC_NAME_WORDS]
 
 
+def company_name_key(name: str) -> str:
+    """A firm's name compared without case, accents, punctuation or legal form: 'ACME, Inc.'
+    and 'Acme' are one firm."""
+    return " ".join(_name_words(clean_cell(name)))
+
+
 def is_same_company(named: str, account_name: str, account_domain: str) -> bool:
     """Whether a firm named in a title is the lead's company, by name words, domain stem or
     initials ("Johnson Controls" is "JCI").

@@ -2,79 +2,56 @@
 any common encoding, delimiter and column naming; every row checked, bad rows set aside with
 the reason, good rows kept.
 
-A problem with the whole file (empty, not a table, a required column missing, two columns
-that both could be one of ours) is a `LeadsFileError` naming the file. A problem with a row
-(wrong number of fields, a corrupt byte, no company, the same person again) puts the row in
-`rejected` with its line, column, value and reason; with `strict=True` any such row fails the
-read instead.
+The header is the first of the top rows that holds our required columns: CRM reports put a
+title, filters and blank rows above it. Known tools' exports are recognised by their headers
+(`pipeline.leads.sources`). A problem with the whole file (empty, not a table, a required
+column missing, two columns that both could be one of ours) is a `LeadsFileError` naming the
+file. A problem with a row (wrong number of fields, a corrupt byte, no company, no person, a
+report's total or footer line, the same person again) puts the row in `rejected` with its
+line, column, value and reason; with `strict=True` any such row fails the read instead.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.leads.columns import (
+    MAPPED_COLUMNS,
+    MissingColumnError,
+    kept_headers,
+    map_columns,
+    pick,
+)
 from pipeline.leads.companies import normalize_domain
-from pipeline.leads.records import LEAD_COLUMNS, REQUIRED_COLUMNS, LeadsFileError, identities
-from pipeline.leads.tables import read_table
+from pipeline.leads.records import LeadsFileError, identities
+from pipeline.leads.sources import ExportSource
+from pipeline.leads.tables import RawTable, read_table
 from pipeline.leads.text import clean_cell
 
 REJECTED_COLUMNS = ("source_file", "source_row", "column", "value", "reason")
-# Header names seen in CRM, LinkedIn and scraper exports, compared after `_header_key`
-# (camelCase and snake_case split into words).
-COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "account_name": (
-        "company",
-        "company name",
-        "account name",
-        "account",
-        "organization",
-        "organisation",
-        "organization name",
-        "employer",
-    ),
-    "lead_first_name": ("first name", "firstname", "given name", "first"),
-    "lead_last_name": ("last name", "lastname", "surname", "family name", "last"),
-    "lead_job_title": ("job title", "title", "position", "role", "headline"),
-    "account_domain": (
-        "domain",
-        "website",
-        "company website",
-        "company domain",
-        "url",
-        "website url",
-        "company url",
-        "company website url",
-    ),
-    "account_employee_range": (
-        "employees",
-        "# employees",
-        "employee range",
-        "company size",
-        "number of employees",
-        "headcount",
-        "employee count",
-        "company employee count",
-        "company headcount",
-        "size",
-    ),
-    "account_industry": ("industry", "company industry"),
-}
-FULL_NAME_ALIASES = ("full name", "name", "lead name", "contact name", "contact")
-# Several URL columns are common (a website and a LinkedIn page): each row takes the first
-# that holds a company domain, so none is dropped and a social network never becomes one.
-_COMBINED_COLUMNS = frozenset({"account_domain"})
 _ROW_PREVIEW = 10
+# How far down a report's title, filters and blank rows may push the header.
+HEADER_SEARCH_ROWS = 30
+# First cells of the lines CRM reports write below the data: totals, the confidentiality
+# notice, who generated it when.
+_FOOTER = re.compile(
+    r"^(?:(?:grand\s+)?totals?\b|sub-?totals?\b|count\b|record\s+count|generated\s+(?:by|on|at)\b"
+    r"|confidential|copyright|\(c\)|©|filtered\s+by\b|report\s+(?:generated|run)\b"
+    r"|exported\s+(?:by|on|at)\b|powered\s+by\b)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class LeadFile:
-    """Good rows (`source_file`, `source_row`, the lead columns, `company_key`, `lead_id`),
-    rejected rows (`REJECTED_COLUMNS`) and how the file was read."""
+    """Good rows (`source_file`, `source_row`, the lead, contact and source columns,
+    `company_key`, `lead_id`), rejected rows (`REJECTED_COLUMNS`) and how the file was read."""
 
     leads: pd.DataFrame
     rejected: pd.DataFrame
@@ -83,11 +60,17 @@ class LeadFile:
     # Our column -> the file's header(s) it was read from.
     columns: dict[str, str] = field(default_factory=dict)
     format: str = ""
+    # The line the header was found on (1 unless a report's title rows come first).
+    header_row: int = 1
+    # The tool the export is recognised as ("Apollo"), or "".
+    source: str = ""
 
     def describe(self) -> str:
         mapped = ", ".join(f"{theirs!r} -> {ours}" for ours, theirs in self.columns.items())
+        where = f"header on row {self.header_row}; " if self.header_row != 1 else ""
+        source = f"{self.source} export; " if self.source else ""
         return (
-            f"{len(self.leads)} leads, {len(self.rejected)} rows rejected; "
+            f"{len(self.leads)} leads, {len(self.rejected)} rows rejected; {source}{where}"
             f"{self.format}; columns: {mapped}"
         )
 
@@ -97,27 +80,48 @@ def read_lead_file(
     strict: bool = False,
     sheet: str | None = None,
     columns: Mapping[str, str] | None = None,
+    keep: Sequence[str] = (),
 ) -> LeadFile:
     """`sheet` picks an Excel sheet (the first by default); `columns` maps one of ours to the
-    file's header, where the header names alone do not say which to read."""
+    file's header, where the header names alone do not say which to read; `keep` names other
+    columns of the file to carry to the campaign file."""
     path = Path(path)
     table = read_table(path, sheet)
-    header = [clean_cell(name) for name in table.header]
-    sources, full_name = map_columns(header, path, columns or {})
+    if len(table.rows) == 1 and not table.rejected:
+        raise LeadsFileError(f"{path}: {_where(table)} holds a header but no leads{_hint(table)}")
+    header_index, header, (sources, full_name, source) = _locate_header(table, path, columns)
+    header_line = table.rows[header_index][0]
+    kept = kept_headers(header, keep, path)
+    body, row_rejects = _body(table, header_index, header, path)
+    if not body and not row_rejects:
+        raise LeadsFileError(f"{path}: {_where(table)} holds a header but no leads{_hint(table)}")
     rows = []
-    for line, fields in table.records:
-        values = dict(zip(header, (clean_cell(value) for value in fields), strict=True))
-        row = {ours: _pick(theirs, values) for ours, theirs in sources.items()}
+    for line, values in body:
+        row = {ours: pick(ours, theirs, values) for ours, theirs in sources.items()}
         if full_name:
             first, _, last = values[full_name].partition(" ")
             row["lead_first_name"], row["lead_last_name"] = first, last.strip()
+        reason = _not_a_lead(values, row)
+        if reason:
+            row_rejects.append(_reject(path, line, "", _shown(values), reason))
+            continue
+        row["kept_columns"] = json.dumps({name: values[name] for name in kept}) if kept else ""
+        # A lead base written by the inbox says which tool each row came from.
+        row["source_system"] = values.get("source_system") or (source.system if source else "")
         rows.append({"source_file": path.name, "source_row": line, **row})
     # Optional columns the file lacks are empty, as in a full export with blank cells.
-    frame = pd.DataFrame(rows, columns=["source_file", "source_row", *LEAD_COLUMNS]).fillna("")
+    frame = pd.DataFrame(
+        rows,
+        columns=["source_file", "source_row", *MAPPED_COLUMNS, "source_system", "kept_columns"],
+    ).fillna("")
+    frame.insert(frame.columns.get_loc("source_system"), "account_website", frame["account_domain"])
+    frame["account_domain"] = frame["account_website"].map(normalize_domain)
     leads, identity_rejects = _with_identities(frame)
-    rejected = [
-        _reject(path, row.line, "", row.value, row.reason) for row in table.rejected
-    ] + identity_rejects
+    rejected = (
+        [_reject(path, row.line, "", row.value, row.reason) for row in table.rejected]
+        + sorted(row_rejects, key=lambda reject: int(reject["source_row"]))
+        + identity_rejects
+    )
     rejected_frame = pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS))
     if strict and not rejected_frame.empty:
         raise LeadsFileError(f"{path}: --strict: {_summary(rejected_frame)}")
@@ -127,80 +131,85 @@ def read_lead_file(
     mapping = {ours: " | ".join(theirs) for ours, theirs in sources.items()}
     if full_name:
         mapping["lead_first_name"] = mapping["lead_last_name"] = f"{full_name} (split)"
+    for name in kept:
+        mapping[f"kept: {name}"] = name
     return LeadFile(
-        leads, rejected_frame, table.encoding, table.delimiter, mapping, table.describe()
+        leads,
+        rejected_frame,
+        table.encoding,
+        table.delimiter,
+        mapping,
+        table.describe(),
+        header_line,
+        source.name if source else "",
     )
 
 
-def _pick(theirs: list[str], values: Mapping[str, str]) -> str:
-    """The row's value; of several URL columns, the first holding a company domain."""
-    if len(theirs) == 1:
-        return values[theirs[0]]
-    domains = [values[name] for name in theirs if normalize_domain(values[name])]
-    return domains[0] if domains else next((values[n] for n in theirs if values[n]), "")
+def _locate_header(
+    table: RawTable, path: Path, chosen: Mapping[str, str] | None
+) -> tuple[int, list[str], tuple[dict[str, list[str]], str | None, ExportSource | None]]:
+    """The first of the top rows that holds our required columns, its names and how they
+    map; the first row's error when none does."""
+    first_error: MissingColumnError | None = None
+    for index, (_line, fields) in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
+        header = [clean_cell(name) for name in fields]
+        try:
+            return index, header, map_columns(header, path, chosen)
+        except MissingColumnError as error:
+            first_error = first_error or error
+    if first_error is None:
+        raise LeadsFileError(f"{path}: {_where(table)} holds no header{_hint(table)}")
+    raise first_error
 
 
-def _header_key(name: str) -> str:
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
-    return " ".join(re.sub(r"[^a-z0-9#]+", " ", spaced.lower()).split())
+def _body(
+    table: RawTable, header_index: int, header: list[str], path: Path
+) -> tuple[list[tuple[int, dict[str, str]]], list[dict[str, object]]]:
+    """The rows under the header as header -> cell; rows of the wrong width and a report's
+    one-cell notes set aside."""
+    width = len(header)
+    rows: list[tuple[int, dict[str, str]]] = []
+    rejected: list[dict[str, object]] = []
+    for line, fields in table.rows[header_index + 1 :]:
+        if len(fields) > width and not any(v.strip() for v in fields[width:]):
+            fields = fields[:width]  # trailing empty fields some exports add
+        filled = [value for value in fields if value.strip()]
+        shown = (table.delimiter or ",").join(fields)[:200]
+        if len(filled) == 1 and width > 2:
+            reason = "a report's title, note or total line: one filled cell"
+            rejected.append(_reject(path, line, "", shown, reason))
+        elif len(fields) != width:
+            reason = f"{len(fields)} fields where the header has {width}"
+            rejected.append(_reject(path, line, "", shown, reason))
+        else:
+            values = dict(zip(header, (clean_cell(value) for value in fields), strict=True))
+            rows.append((line, values))
+    return rows, rejected
 
 
-def map_columns(
-    header: list[str], path: Path, chosen: Mapping[str, str] | None = None
-) -> tuple[dict[str, list[str]], str | None]:
-    """Our column -> the file's header(s), and the full-name column to split when the file has
-    no first and last names. Two headers that both could be one of ours are refused, unless
-    `chosen` names the one to read."""
-    chosen = dict(chosen or {})
-    unknown = sorted(set(chosen) - set(LEAD_COLUMNS))
-    if unknown:
-        raise LeadsFileError(
-            f"{path}: --columns names {', '.join(unknown)}: not one of ours "
-            f"({', '.join(LEAD_COLUMNS)})"
-        )
-    for ours, theirs in chosen.items():
-        if theirs not in header:
-            raise LeadsFileError(
-                f"{path}: --columns {ours}={theirs}: no such column (found: {', '.join(header)})"
-            )
-    by_key: dict[str, list[str]] = {}
-    for name in header:
-        by_key.setdefault(_header_key(name), []).append(name)
-    taken = set(chosen.values())
-    columns: dict[str, list[str]] = {ours: [theirs] for ours, theirs in chosen.items()}
-    for ours in LEAD_COLUMNS:
-        if ours in columns:
-            continue
-        keys = (_header_key(ours), *COLUMN_ALIASES[ours])
-        found = [n for key in dict.fromkeys(keys) for n in by_key.get(key, []) if n not in taken]
-        if len(found) > 1 and ours not in _COMBINED_COLUMNS:
-            raise LeadsFileError(
-                f"{path}: columns {' and '.join(map(repr, found))} could each be {ours}; "
-                f'choose one with --columns "{ours}={found[0]}"'
-            )
-        if found:
-            columns[ours] = found
-    full_name = None
-    if not {"lead_first_name", "lead_last_name"} <= columns.keys():
-        names = [n for alias in FULL_NAME_ALIASES for n in by_key.get(alias, [])]
-        full_name = names[0] if names else None
-    missing = [
-        column
-        for column in REQUIRED_COLUMNS
-        if column not in columns
-        and not (full_name and column in ("lead_first_name", "lead_last_name"))
-    ]
-    if missing:
-        accepted = ", ".join(f"'{alias}'" for alias in COLUMN_ALIASES[missing[0]])
-        raise LeadsFileError(
-            f"{path}: missing required column '{missing[0]}' (found: "
-            f"{', '.join(header) or 'none'}; accepted names: {accepted}; or name it with "
-            f'--columns "{missing[0]}=<header>")'
-        )
-    if full_name:
-        for column in ("lead_first_name", "lead_last_name"):
-            columns.pop(column, None)
-    return columns, full_name
+def _not_a_lead(values: Mapping[str, str], row: Mapping[str, str]) -> str:
+    """Why a row is a report's footer or names nobody; '' for a lead."""
+    first_cell = next((value for value in values.values() if value), "")
+    names = row.get("lead_first_name") or row.get("lead_last_name")
+    if _FOOTER.match(first_cell) and not (names and row.get("lead_job_title")):
+        return f"a report's total or footer line ({first_cell[:40]!r})"
+    if not names and not row.get("lead_job_title"):
+        return "no person: the name and the title are empty"
+    return ""
+
+
+def _shown(values: Mapping[str, str]) -> str:
+    return ",".join(values.values())[:200]
+
+
+def _where(table: RawTable) -> str:
+    return table.encoding.removeprefix("Excel ") if table.sheets else "the file"
+
+
+def _hint(table: RawTable) -> str:
+    if not table.sheets:
+        return ""
+    return f" (sheets: {', '.join(map(repr, table.sheets))}; choose one with --sheet)"
 
 
 def _with_identities(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, object]]]:

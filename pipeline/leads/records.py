@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,12 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "account_industry",
 )
 LEAD_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# How the sales team reaches the person, and the record in the tool the row came from.
+CONTACT_COLUMNS: tuple[str, ...] = ("email", "phone", "linkedin_url", "source_record_id")
+# Beside them in every lead table: the website as the file wrote it (`account_domain` holds
+# the bare domain), the tool the export came from, and the columns a user chose to keep
+# (their header -> value, as JSON).
+SOURCE_COLUMNS: tuple[str, ...] = ("account_website", "source_system", "kept_columns")
 
 
 class LeadsFileError(ValueError):
@@ -86,6 +93,16 @@ def with_identity(frame: pd.DataFrame) -> pd.DataFrame:
                 "holds no domain, so the lead belongs to no company"
             )
     return frame.assign(company_key=keys, lead_id=ids)
+
+
+def with_first_seen(leads: pd.DataFrame, stored: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """Adds `first_seen_at`: when the lead base first held the lead (`stored`: the previous
+    lead base's lead_id and first_seen_at), `now` for a lead new to it."""
+    first_seen = stored.dropna(subset=["first_seen_at"]).drop_duplicates("lead_id")
+    known = pd.to_datetime(
+        leads["lead_id"].map(first_seen.set_index("lead_id")["first_seen_at"]), utc=True
+    )
+    return leads.assign(first_seen_at=known.fillna(pd.Timestamp(now)).dt.tz_localize(None))
 
 
 def for_client(frame: pd.DataFrame, client: str) -> pd.DataFrame:

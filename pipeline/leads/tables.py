@@ -2,8 +2,9 @@
 encoding and separator, an Excel workbook, either of them gzipped or alone in a zip archive.
 
 A file that cannot be a table (empty, binary, HTML or JSON, no separator, a sheet that does
-not exist) is a `LeadsFileError` naming it. A row that cannot be read (the wrong number of
-fields, a corrupt byte) is set aside with its line and the reason; the others go on.
+not exist) is a `LeadsFileError` naming it. A row that cannot be read (a corrupt byte) is set
+aside with its line and the reason; the others go on. Which row is the header is the reader's
+to find (`pipeline.leads.files`): CRM reports put a title and filters above it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _SAMPLE_CHARS = 64_000
 # A text file may hold the odd corrupt NUL byte; in a binary file they are everywhere.
 _MAX_NUL_SHARE = 0.01
 _ZIP_MAGIC = b"PK\x03\x04"
+# How many lines the delimiter is judged on: a report's title lines come before the header.
+_SNIFF_LINES = 30
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,17 @@ class RejectedRow:
 
 @dataclass(frozen=True)
 class RawTable:
-    """The header, the rows with the line (or sheet row) each starts on, the rows set aside,
-    and how the file was read ("utf-8, comma-separated", "Excel sheet 'Leads'")."""
+    """Every non-blank row with the line (or sheet row) it starts on, header included, the
+    rows set aside, and how the file was read ("utf-8, comma-separated", "Excel sheet
+    'Leads'")."""
 
-    header: list[str]
-    records: list[tuple[int, list[str]]]
+    rows: list[tuple[int, list[str]]]
     rejected: list[RejectedRow] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ""
     container: str = ""
+    # A workbook's sheets, for the message when the chosen one holds no leads.
+    sheets: tuple[str, ...] = ()
 
     def describe(self) -> str:
         inside = f"{self.container}: " if self.container else ""
@@ -57,7 +62,9 @@ class RawTable:
         return f"{inside}encoding {self.encoding}, {DELIMITER_NAMES[self.delimiter]}-separated"
 
 
-def read_table(path: Path, sheet: str | None = None) -> RawTable:
+def read_table(path: Path, sheet: str | None = None, single_column: bool = False) -> RawTable:
+    """`single_column`: a text file without a separator is one column (a plain list), not
+    an error."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError as error:
@@ -75,9 +82,9 @@ def read_table(path: Path, sheet: str | None = None) -> RawTable:
     if sheet is not None:
         raise LeadsFileError(f"{path}: --sheet names a sheet, but this is not an Excel file")
     text, encoding = decode(raw, path)
-    delimiter = sniff_delimiter(text, path)
-    header, records, rejected = _csv_records(text, delimiter, path)
-    return RawTable(header, records, rejected, encoding, delimiter, container)
+    delimiter = sniff_delimiter(text, path, single_column)
+    rows, rejected = _csv_rows(text, delimiter, path)
+    return RawTable(rows, rejected, encoding, delimiter, container)
 
 
 def decode(raw: bytes, path: Path) -> tuple[str, str]:
@@ -102,14 +109,20 @@ def decode(raw: bytes, path: Path) -> tuple[str, str]:
         return raw.decode("latin-1"), "latin-1"
 
 
-def sniff_delimiter(text: str, path: Path) -> str:
-    """The delimiter that splits the header into the most fields (quotes respected)."""
+def sniff_delimiter(text: str, path: Path, single_column: bool = False) -> str:
+    """The delimiter that splits one of the first lines (the header, under any title lines)
+    into the most fields, quotes respected."""
     first_line = text.lstrip()[:1]
     if first_line in ("<", "{", "["):
         raise LeadsFileError(f"{path}: looks like HTML or JSON, not a CSV")
-    header = text.splitlines()[0] if text.splitlines() else ""
-    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
+    first = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    counts = {
+        d: max((len(next(csv.reader([line], delimiter=d), [])) for line in first), default=0)
+        for d in DELIMITERS
+    }
     best = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+    if counts[best] < 2 and single_column:
+        return ","
     if counts[best] < 2:
         raise LeadsFileError(
             f"{path}: not a CSV: the first line has no comma, semicolon, tab or pipe "
@@ -118,50 +131,35 @@ def sniff_delimiter(text: str, path: Path) -> str:
     return best
 
 
-def _csv_records(
+def _csv_rows(
     text: str, delimiter: str, path: Path
-) -> tuple[list[str], list[tuple[int, list[str]]], list[RejectedRow]]:
-    """Header and rows with the line each starts on; rows of the wrong width, or holding a
-    NUL byte (a corrupt row), set aside."""
+) -> tuple[list[tuple[int, list[str]]], list[RejectedRow]]:
+    """Every non-blank row with the line it starts on; rows holding a NUL byte (a corrupt
+    row) set aside."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    rejected: list[RejectedRow] = []
+    line = 1
     try:
-        header = [name.strip() for name in next(reader)]
-        if any("\x00" in name for name in header):
-            raise LeadsFileError(f"{path}: line 1: the header holds a NUL byte (corrupt file)")
-        records: list[tuple[int, list[str]]] = []
-        rejected: list[RejectedRow] = []
-        line = reader.line_num + 1
         for fields in reader:
             start, line = line, reader.line_num + 1
             if not any(value.strip() for value in fields):
                 continue  # blank line
-            if len(fields) > len(header) and not any(v.strip() for v in fields[len(header) :]):
-                fields = fields[: len(header)]  # trailing empty fields some exports add
-            shown = delimiter.join(fields)[:200]
             if any("\x00" in value for value in fields):
-                rejected.append(
-                    RejectedRow(start, shown.replace("\x00", "\\0"), "a NUL byte: a corrupt row")
-                )
-            elif len(fields) != len(header):
-                rejected.append(
-                    RejectedRow(
-                        start, shown, f"{len(fields)} fields where the header has {len(header)}"
-                    )
-                )
+                shown = delimiter.join(fields)[:200].replace("\x00", "\\0")
+                rejected.append(RejectedRow(start, shown, "a NUL byte: a corrupt row"))
             else:
-                records.append((start, fields))
+                rows.append((start, fields))
     except csv.Error as error:
         raise LeadsFileError(
             f"{path}: line {reader.line_num}: not a readable CSV ({error})"
         ) from error
-    if not records and not rejected:
-        raise LeadsFileError(f"{path}: the file holds a header but no leads")
-    return header, records, rejected
+    return rows, rejected
 
 
 def _excel_table(raw: bytes, path: Path, sheet: str | None) -> RawTable:
-    """The first sheet (or the named one); the first row is the header, and every row keeps
-    its number in the sheet."""
+    """The first sheet (or the named one), every non-blank row with its number in the
+    sheet."""
     try:
         sheets = pd.read_excel(
             io.BytesIO(raw), sheet_name=None, header=None, dtype=str, engine="openpyxl"
@@ -183,21 +181,7 @@ def _excel_table(raw: bytes, path: Path, sheet: str | None) -> RawTable:
     rows = [(number, values) for number, values in rows if any(values)]
     if not rows:
         raise LeadsFileError(f"{path}: sheet {chosen!r} is empty (choose another with --sheet)")
-    (_, header), body = rows[0], rows[1:]
-    # Columns with neither a header nor a value are a sheet's unused width.
-    used = [
-        index
-        for index, name in enumerate(header)
-        if name or any(values[index] for _, values in body)
-    ]
-    header = [header[index] for index in used]
-    records = [(number, [values[index] for index in used]) for number, values in body]
-    if not records:
-        raise LeadsFileError(
-            f"{path}: sheet {chosen!r} holds a header but no leads (sheets: "
-            f"{', '.join(map(repr, sheets))}; choose one with --sheet)"
-        )
-    return RawTable(header, records, encoding=f"Excel sheet {chosen!r}")
+    return RawTable(rows, encoding=f"Excel sheet {chosen!r}", sheets=tuple(map(str, sheets)))
 
 
 def _gunzip(raw: bytes, path: Path) -> bytes:

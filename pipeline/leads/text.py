@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from itertools import chain
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
@@ -33,10 +35,32 @@ def clean_cell(value: str) -> str:
     the ends trimmed. Otherwise the text stays as the file wrote it."""
     if value.isascii():
         return value.strip()
-    return "".join(
-        "" if category == "Cf" else " " if category == "Zs" else char
-        for char, category in ((char, unicodedata.category(char)) for char in value)
-    ).strip()
+    return value.translate(_invisible_characters()).strip()
+
+
+# Outside the Basic Multilingual Plane, format characters live in these blocks only
+# (Egyptian hieroglyph controls, shorthand format controls, musical symbol beams, tags).
+_ASTRAL_FORMAT_BLOCKS = (
+    (0x11000, 0x11100),
+    (0x13430, 0x13460),
+    (0x1BCA0, 0x1BCB0),
+    (0x1D170, 0x1D180),
+    (0xE0000, 0xE0080),
+)
+
+
+@cache
+def _invisible_characters() -> dict[int, str | None]:
+    """str.translate's table: format characters (Cf) dropped, spaces (Zs) made plain."""
+    points = chain(range(0x10000), *(range(start, end) for start, end in _ASTRAL_FORMAT_BLOCKS))
+    table: dict[int, str | None] = {}
+    for point in points:
+        category = unicodedata.category(chr(point))
+        if category == "Cf":
+            table[point] = None
+        elif category == "Zs" and point != 0x20:
+            table[point] = " "
+    return table
 
 
 _NON_LETTER = re.compile(r"[\W_]+")

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.campaign.formats import EXPORT_FORMATS
 from pipeline.orchestration.settings import EVALUATOR_CHOICES, Settings
 
 DEFAULT_CLIENT = "default"
@@ -18,7 +19,19 @@ CAMPAIGN_FILE = "campaign.csv"
 # A client's name is a partition key, a folder name and a value in every table.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _REQUIRED = ("persona", "leads")
-_OPTIONAL = ("export", "report", "top_n", "evaluator", "schedule", "labels", "sheet", "columns")
+_OPTIONAL = (
+    "export",
+    "report",
+    "top_n",
+    "evaluator",
+    "schedule",
+    "labels",
+    "sheet",
+    "columns",
+    "export_format",
+    "suppress",
+    "keep",
+)
 
 
 class ClientsFileError(ValueError):
@@ -108,7 +121,19 @@ def _client(path: Path, name: str, entry: Any, base: Settings) -> Client:
         "labels_path": file("labels") if "labels" in entry else None,
         "inbox_path": base.inbox_path / name,
         "input_sheet": entry.get("sheet"),
+        "suppress_path": file("suppress") if "suppress" in entry else None,
     }
+    if "export_format" in entry:
+        if entry["export_format"] not in EXPORT_FORMATS:
+            raise fail("export_format", f"choose from {', '.join(EXPORT_FORMATS)}")
+        overrides["export_format"] = entry["export_format"]
+    if "keep" in entry:
+        keep = entry["keep"]
+        if not isinstance(keep, list) or not all(
+            isinstance(name, str) and name.strip() for name in keep
+        ):
+            raise fail("keep", "expected a list of the leads file's headers")
+        overrides["keep_columns"] = tuple(name.strip() for name in keep)
     if "top_n" in entry:
         if not isinstance(entry["top_n"], int) or isinstance(entry["top_n"], bool):
             raise fail("top_n", "expected a whole number")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.leads.records import LEAD_COLUMNS
+from pipeline.campaign.formats import kept_columns
+from pipeline.leads.records import CONTACT_COLUMNS, LEAD_COLUMNS
 from pipeline.leads.tables import LEAD_FILE_SUFFIXES
 
 ARCHIVE_DIR = "archive"
@@ -76,11 +77,22 @@ def merge_into_lead_base(base: pd.DataFrame | None, incoming: pd.DataFrame) -> M
 
 
 def _leads_by_company(frame: pd.DataFrame) -> dict[str, list[tuple[str, ...]]]:
-    rows = frame[["company_key", *LEAD_COLUMNS]].astype(str).itertuples(index=False, name=None)
+    columns = ["company_key", *LEAD_COLUMNS, *CONTACT_COLUMNS, "kept_columns"]
+    rows = frame[columns].astype(str).itertuples(index=False, name=None)
     grouped: dict[str, list[tuple[str, ...]]] = {}
     for row in rows:
         grouped.setdefault(row[0], []).append(row[1:])
     return {company: sorted(leads) for company, leads in grouped.items()}
+
+
+def lead_base_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The leads as a leads file holds them: the website as written, the contacts, the tool
+    each came from and the kept columns under their own headers, all read back as they were."""
+    ours = frame[[*LEAD_COLUMNS, *CONTACT_COLUMNS, "source_system"]].assign(
+        account_domain=frame["account_website"]
+    )
+    kept = kept_columns(frame)
+    return pd.concat([ours, kept.drop(columns=ours.columns, errors="ignore")], axis=1)
 
 
 def write_lead_base(frame: pd.DataFrame, path: Path) -> None:
@@ -89,7 +101,7 @@ def write_lead_base(frame: pd.DataFrame, path: Path) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            frame[list(LEAD_COLUMNS)].to_csv(stream, index=False)
+            lead_base_rows(frame).to_csv(stream, index=False)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ import pandas as pd
 from dagster import Config, ConfigurableResource, EnvVar, InitResourceContext, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
+from pipeline.campaign.suppression import SUPPRESSION_COLUMNS, read_suppression_file
 from pipeline.leads.files import LeadFile, read_lead_file
 from pipeline.llm.batch_ledger import BatchLedger
 from pipeline.llm.batches import GroqBatches
@@ -67,15 +68,30 @@ class ClientConfig(Config):
     top_n: int = Field(default=3, ge=1, description="Leads per company in the campaign.")
     evaluator: str = Field(default="auto", description="rules, groq, or auto (groq with a key).")
     labels: str = Field(default="", description="Expert labels for the quality check (none).")
+    keep: list[str] = Field(
+        default_factory=list, description="Other leads-file headers carried to the campaign."
+    )
+    export_format: str = Field(
+        default="generic", description="The campaign file's layout: generic or a tool's."
+    )
+    suppress: str = Field(default="", description="The do-not-contact list (none).")
 
     def read_leads(self) -> LeadFile:
-        return read_lead_file(self.leads, self.strict, self.sheet, self.columns)
+        return read_lead_file(self.leads, self.strict, self.sheet, self.columns, self.keep)
+
+    def read_suppression(self) -> pd.DataFrame:
+        """The do-not-contact entries; none without a list."""
+        if not self.suppress:
+            return pd.DataFrame(columns=list(SUPPRESSION_COLUMNS))
+        return read_suppression_file(self.suppress)
 
     def load_persona(self) -> Persona:
         return load_persona(self.persona)
 
     def exporter(self) -> CampaignExporter:
-        return CampaignExporter(Path(self.export), Path(self.report), self.top_n)
+        return CampaignExporter(
+            Path(self.export), Path(self.report), self.top_n, self.export_format
+        )
 
 
 def client_config(settings: Settings) -> ClientConfig:
@@ -90,6 +106,9 @@ def client_config(settings: Settings) -> ClientConfig:
         top_n=settings.top_n,
         evaluator=settings.evaluator,
         labels=str(settings.labels_path or ""),
+        keep=list(settings.keep_columns),
+        export_format=settings.export_format,
+        suppress=str(settings.suppress_path or ""),
     )
 
 
@@ -349,13 +368,16 @@ def evaluator_for(choice: str, configured: LeadEvaluator) -> LeadEvaluator:
 
 class WarehouseReader(ConfigurableResource):
     """Reads back what earlier runs stored (a scoped evaluation keeps the other companies'
-    rows)."""
+    rows, a lead keeps when it was first seen), and keeps the campaign history."""
 
     location: str = Field(description="DuckDB file or PostgreSQL URL (an EnvVar: no secret).")
     schema_: str = Field(alias="schema", description="Schema of the tables.")
 
     def client_rows(self, table: str, client: str, columns: Sequence[str]) -> pd.DataFrame:
-        return Warehouse(self.location, self.schema_).client_rows(table, client, columns)
+        return self.warehouse().client_rows(table, client, columns)
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.location, self.schema_)
 
 
 def warehouse_reader(settings: Settings) -> WarehouseReader:

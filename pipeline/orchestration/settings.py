@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipeline.campaign.formats import check_export_format
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
 
@@ -24,6 +26,11 @@ ENV_SCHEDULE_CRON = "PERSONA_RANKER_SCHEDULE_CRON"
 ENV_SCHEDULE_TIMEZONE = "PERSONA_RANKER_SCHEDULE_TIMEZONE"
 ENV_EXPORT = "PERSONA_RANKER_EXPORT"
 ENV_REPORT = "PERSONA_RANKER_REPORT"
+ENV_EXPORT_FORMAT = "PERSONA_RANKER_EXPORT_FORMAT"
+# A do-not-contact list: emails, LinkedIn URLs, domains and company names.
+ENV_SUPPRESS = "PERSONA_RANKER_SUPPRESS"
+# Other columns of the leads file carried to the campaign file (comma-separated headers).
+ENV_KEEP_COLUMNS = "PERSONA_RANKER_KEEP_COLUMNS"
 ENV_TOP_N = "PERSONA_RANKER_TOP_N"
 ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
 ENV_LABELS = "PERSONA_RANKER_LABELS"
@@ -86,6 +93,12 @@ class Settings:
     input_sheet: str | None = None
     # Our column -> the leads file's header, where header names are ambiguous.
     input_columns: tuple[tuple[str, str], ...] = ()
+    # Other headers of the leads file carried through to the campaign file.
+    keep_columns: tuple[str, ...] = ()
+    # The campaign file's layout: ours (generic) or a sending tool's import format.
+    export_format: str = "generic"
+    # People not to contact; none: nobody is suppressed.
+    suppress_path: Path | None = None
     groq_model: str = DEFAULT_MODEL
     groq_tier: str = "free"
     groq_batch_size: int = 40
@@ -112,6 +125,7 @@ class Settings:
             )
         if self.groq_batch_poll_s <= 0:
             raise ValueError(f"batch poll interval must be positive, got {self.groq_batch_poll_s}")
+        check_export_format(self.export_format)
         if self.evaluator not in EVALUATOR_CHOICES:
             raise ValueError(
                 f"unknown evaluator '{self.evaluator}' (choose from {', '.join(EVALUATOR_CHOICES)})"
@@ -147,6 +161,7 @@ class Settings:
             (ENV_GROQ_CONFIG, "groq_config_path"),
             (ENV_INBOX, "inbox_path"),
             (ENV_CLIENTS, "clients_path"),
+            (ENV_SUPPRESS, "suppress_path"),
         ):
             if environ.get(variable):
                 overrides[field] = Path(environ[variable]).expanduser().resolve()
@@ -168,6 +183,7 @@ class Settings:
             (ENV_SCHEDULE_CRON, "schedule_cron"),
             (ENV_SCHEDULE_TIMEZONE, "schedule_timezone"),
             (ENV_SHEET, "input_sheet"),
+            (ENV_EXPORT_FORMAT, "export_format"),
         ):
             if environ.get(variable):
                 overrides[field] = environ[variable]
@@ -184,12 +200,19 @@ class Settings:
             overrides["evaluator"] = environ[ENV_EVALUATOR]
         if environ.get(ENV_COLUMNS):
             overrides["input_columns"] = parse_column_map(environ[ENV_COLUMNS])
+        if environ.get(ENV_KEEP_COLUMNS):
+            overrides["keep_columns"] = parse_header_list(environ[ENV_KEEP_COLUMNS])
         return replace(settings, **overrides)
 
 
 def report_beside(export_path: Path) -> Path:
     """Where the HTML report goes unless told otherwise: beside the campaign file."""
     return export_path.with_name("report.html")
+
+
+def parse_header_list(text: str) -> tuple[str, ...]:
+    """'Lead Source, Owner' as ('Lead Source', 'Owner')."""
+    return tuple(filter(None, (piece.strip() for piece in text.split(","))))
 
 
 def parse_column_map(text: str) -> tuple[tuple[str, str], ...]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
+
+from pipeline.leads.records import CONTACT_COLUMNS, SOURCE_COLUMNS
 
 RANKED_LEADS_COLUMNS: tuple[str, ...] = (
     "lead_id",
@@ -34,6 +38,16 @@ RANKED_LEADS_COLUMNS: tuple[str, ...] = (
     "ladder_rung",
     "persona_fingerprint",
     "source_file",
+    # How to reach the person, where the row came from, and whether it may be contacted.
+    "email",
+    "phone",
+    "linkedin_url",
+    "source_record_id",
+    "account_website",
+    "source_system",
+    "kept_columns",
+    "first_seen_at",
+    "suppressed_reason",
 )
 
 CAMPAIGN_COLUMNS: tuple[str, ...] = (
@@ -43,10 +57,19 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
     "lead_first_name",
     "lead_last_name",
     "lead_job_title",
+    "email",
+    "phone",
+    "linkedin_url",
     "account_domain",
+    "account_website",
+    "account_employee_range",
+    "account_industry",
     "size_band",
     "relevance_score",
     "reasoning",
+    "source_record_id",
+    "source_system",
+    "kept_columns",
     "lead_id",
 )
 
@@ -92,20 +115,27 @@ def rank_leads(leads: pd.DataFrame) -> pd.DataFrame:
 
 
 def campaign_rows(ranked: pd.DataFrame, top_n: int) -> pd.DataFrame:
-    """The best `top_n` ranked leads of every company, in company then rank order."""
+    """The best `top_n` ranked leads of every company that may be contacted, in company then
+    rank order: a suppressed lead keeps its rank, and the next one takes its place."""
     if top_n < 1:
         raise ValueError(f"top_n must be at least 1, got {top_n}")
-    chosen = ranked[ranked["company_rank"].notna() & (ranked["company_rank"] <= top_n)]
-    ordered = chosen.sort_values(["company_key", "company_rank"])
-    return ordered[list(CAMPAIGN_COLUMNS)].reset_index(drop=True)
+    contactable = ranked[ranked["company_rank"].notna() & (ranked["suppressed_reason"] == "")]
+    ordered = contactable.sort_values(["company_key", "company_rank"])
+    chosen = ordered[ordered.groupby("company_key", sort=False).cumcount() < top_n]
+    return chosen[list(CAMPAIGN_COLUMNS)].reset_index(drop=True)
 
 
 class MissingEvaluationsError(RuntimeError):
     """Some current leads have no evaluation: the client's evaluations were never run."""
 
 
-def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.DataFrame:
-    """Every current lead with its evaluation and rank.
+def build_ranked_leads(
+    enriched: pd.DataFrame,
+    evaluations: pd.DataFrame,
+    suppressed: Callable[[pd.DataFrame], pd.Series] | None = None,
+) -> pd.DataFrame:
+    """Every current lead with its evaluation, rank and `suppressed_reason` (from
+    `suppressed`, '' for a lead that may be contacted).
 
     Evaluations of leads no longer in the lead base are ignored, so a company that left the
     base keeps no ranks.
@@ -131,4 +161,11 @@ def build_ranked_leads(enriched: pd.DataFrame, evaluations: pd.DataFrame) -> pd.
             "is_relevant": "bool",
         }
     )
-    return rank_leads(merged)[list(RANKED_LEADS_COLUMNS)].reset_index(drop=True)
+    for column in (*CONTACT_COLUMNS, *SOURCE_COLUMNS):
+        if column not in merged:
+            merged[column] = ""  # leads read from the expert's labels have none
+    if "first_seen_at" not in merged:
+        merged["first_seen_at"] = pd.NaT
+    ranked = rank_leads(merged)
+    ranked["suppressed_reason"] = suppressed(ranked) if suppressed else ""
+    return ranked[list(RANKED_LEADS_COLUMNS)].reset_index(drop=True)

@@ -10,6 +10,8 @@ from importlib.resources import files
 
 import pandas as pd
 
+from pipeline.campaign.changes import CHANGE_COLUMN, CampaignChanges
+
 # Rows are sent as lists, not objects, and repeated texts once: a 100,000-lead report stays a
 # few megabytes. The script reads them by these positions.
 LEAD_FIELDS = (
@@ -22,8 +24,12 @@ LEAD_FIELDS = (
     "evaluator",
     "reasoning",
     "rung",
+    # Why the lead is not contacted (an index into `suppressions`), null when it may be.
+    "suppressed",
 )
 COMPANY_FIELDS = ("name", "domain", "size_band", "leads", "ranked")
+# The campaign's changes listed at the top; the files beside the report hold them all.
+MAX_CHANGES_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,12 @@ class ReportSummary:
     model: str = ""
 
 
-def render_report(ranked: pd.DataFrame, summary: ReportSummary) -> str:
-    """One page: the summary rendered as HTML (it reads without a script), the leads as JSON
-    that the inline script renders a page of companies at a time."""
+def render_report(
+    ranked: pd.DataFrame, summary: ReportSummary, changes: CampaignChanges | None = None
+) -> str:
+    """One page: the summary and what changed since the last campaign rendered as HTML (they
+    read without a script), the leads as JSON that the inline script renders a page of
+    companies at a time."""
     data = report_data(ranked, summary)
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     # Inside <script>, "</" could close the element: a title is data, never markup.
@@ -52,6 +61,7 @@ def render_report(ranked: pd.DataFrame, summary: ReportSummary) -> str:
         title=html.escape(summary.title),
         style=style,
         summary=_summary_html(data["summary"]),
+        changes=_changes_html(changes) if changes is not None else "",
         payload=payload,
         script=script,
     )
@@ -73,6 +83,7 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
     reasons, reason_index = _distinct(leads["reasoning"])
     evaluators, evaluator_index = _distinct(leads["evaluator"])
     rungs, rung_index = _distinct(leads["ladder_rung"])
+    suppressions, suppression_index = _distinct(leads["suppressed_reason"])
     rows = [
         [
             company_index[key],
@@ -84,8 +95,20 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
             evaluator_index[evaluator],
             reason_index[reasoning],
             rung_index[rung],
+            suppression_index[suppressed] if suppressed else None,
         ]
-        for key, rank, first_name, last_name, title, score, evaluator, reasoning, rung in zip(
+        for (
+            key,
+            rank,
+            first_name,
+            last_name,
+            title,
+            score,
+            evaluator,
+            reasoning,
+            rung,
+            suppressed,
+        ) in zip(
             leads["company_key"],
             leads["company_rank"],
             leads["lead_first_name"],
@@ -95,6 +118,7 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
             leads["evaluator"],
             leads["reasoning"],
             leads["ladder_rung"],
+            leads["suppressed_reason"].fillna(""),
             strict=True,
         )
     ]
@@ -106,6 +130,7 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
             "companies": len(companies),
             "leads": len(leads),
             "ranked": int(leads["company_rank"].notna().sum()),
+            "suppressed": int((leads["suppressed_reason"].fillna("") != "").sum()),
             "top_n": summary.top_n,
             "evaluator_mix": {str(name): int(count) for name, count in mix.items()},
             "model_calls": summary.model_calls,
@@ -128,6 +153,7 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
         "reasons": reasons,
         "evaluators": evaluators,
         "rungs": rungs,
+        "suppressions": suppressions,
     }
 
 
@@ -144,6 +170,7 @@ def _summary_html(summary: Mapping[str, object]) -> str:
         ("Leads", f"{summary['leads']:,}"),
         ("Ranked", f"{summary['ranked']:,}"),
         ("Campaign", f"top {summary['top_n']} per company"),
+        ("Not contacted", f"{summary['suppressed']:,} on the do-not-contact list"),
         ("Evaluators", ", ".join(f"{name} {count:,}" for name, count in mix.items()) or "none"),
     ]
     if summary["model_calls"]:
@@ -161,6 +188,35 @@ def _summary_html(summary: Mapping[str, object]) -> str:
     return f'<dl class="summary" id="summary">{items}</dl>'
 
 
+def _changes_html(changes: CampaignChanges) -> str:
+    """The report opens on what is new since the last campaign, and what left it."""
+    if changes.since is None:
+        return (
+            '<section class="changes" id="changes"><h2>First campaign</h2><p>Every one of '
+            f"its {len(changes.new):,} leads is new.</p></section>"
+        )
+    since = changes.since.strftime("%Y-%m-%d %H:%M UTC")
+    parts = [f'<section class="changes" id="changes"><h2>New since {html.escape(since)}</h2>']
+    for label, rows in (("new", changes.new), ("dropped", changes.dropped)):
+        if rows.empty:
+            parts.append(f"<p>No {label} leads.</p>")
+            continue
+        heading = "Not in the campaign any more" if label == "dropped" else "New in the campaign"
+        parts.append(f'<h3>{heading} ({len(rows):,})</h3><table class="{label}"><tbody>')
+        for row in rows.head(MAX_CHANGES_SHOWN).itertuples(index=False):
+            cells = (
+                f"{row.lead_first_name} {row.lead_last_name}".strip(),
+                row.lead_job_title,
+                row.account_name,
+                getattr(row, CHANGE_COLUMN),
+            )
+            parts.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells))
+        parts.append("</tbody></table>")
+        if len(rows) > MAX_CHANGES_SHOWN:
+            parts.append(f"<p>{len(rows) - MAX_CHANGES_SHOWN:,} more in campaign_{label}.csv.</p>")
+    return "".join(parts) + "</section>"
+
+
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -176,6 +232,7 @@ _PAGE = """<!doctype html>
 <h1>{title}</h1>
 {summary}
 </header>
+{changes}
 <form class="controls" id="controls" onsubmit="return false">
 <label>Search <input type="search" id="search" placeholder="name, title, reasoning"></label>
 <label>Company <input type="search" id="company" placeholder="name or domain"></label>

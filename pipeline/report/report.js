@@ -87,6 +87,13 @@
       row.className = "lead";
       cell(row, lead[L.rank] === null ? "" : String(lead[L.rank]), "rank");
       cell(row, fullName(lead), "name");
+      if (lead[L.suppressed] !== null) {
+        row.classList.add("suppressed");
+        const why = document.createElement("span");
+        why.className = "suppressed-reason";
+        why.textContent = `not contacted: ${data.suppressions[lead[L.suppressed]]}`;
+        row.cells[1].appendChild(why);
+      }
       cell(row, lead[L.title], "title");
       cell(row, String(lead[L.score]), "score");
       cell(row, data.evaluators[lead[L.evaluator]], "evaluator");

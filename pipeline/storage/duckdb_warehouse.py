@@ -113,8 +113,12 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
         existing = set(table_columns(connection, table_slice))
         if obj.empty and not existing:
             # Dagster's handler skips an empty frame; the table should still exist for readers
-            # (an empty rejected_leads means no bad rows, not a missing table).
-            connection.execute(f"create table {table} as select * from obj limit 0")
+            # (an empty rejected_leads means no bad rows, not a missing table). Text columns
+            # of no rows would be typed NULL, which no later row could be inserted into.
+            typed = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object})
+            connection.register("typed_rows", typed)
+            connection.execute(f"create table {table} as select * from typed_rows limit 0")
+            connection.unregister("typed_rows")
         if obj.empty or not existing:
             super().handle_output(context, table_slice, obj, connection)
             create_views(connection, table_slice)

@@ -1,0 +1,3 @@
+"""What the sales team sends from: the campaign in its sending tool's import format
+(`formats`), the people it must not contact (`suppression`) and what changed since the last
+campaign (`changes`). No Dagster, no database."""
