@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pipeline.leads.text import clean_cell, collapse_spaces, normalize_text
 
@@ -14,6 +15,8 @@ _DOT_RUNS = re.compile(r"\.{2,}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# A file repeats each company's website on every lead of it: each distinct value once.
+@lru_cache(maxsize=1 << 16)
 def normalize_domain(domain: str | None) -> str:
     """'https://www.Example.com/about' -> 'example.com'; '' when there is no usable domain."""
     if not domain:

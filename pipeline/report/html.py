@@ -24,8 +24,6 @@ LEAD_FIELDS = (
     "evaluator",
     "reasoning",
     "rung",
-    # Why the lead is not contacted (an index into `suppressions`), null when it may be.
-    "suppressed",
 )
 COMPANY_FIELDS = ("name", "domain", "size_band", "leads", "ranked")
 # The campaign's changes listed at the top; the files beside the report hold them all.
@@ -83,7 +81,9 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
     reasons, reason_index = _distinct(leads["reasoning"])
     evaluators, evaluator_index = _distinct(leads["evaluator"])
     rungs, rung_index = _distinct(leads["ladder_rung"])
-    suppressions, suppression_index = _distinct(leads["suppressed_reason"])
+    suppressions, suppression_index = _distinct(
+        leads.loc[leads["suppressed_reason"].fillna("") != "", "suppressed_reason"]
+    )
     rows = [
         [
             company_index[key],
@@ -95,20 +95,8 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
             evaluator_index[evaluator],
             reason_index[reasoning],
             rung_index[rung],
-            suppression_index[suppressed] if suppressed else None,
         ]
-        for (
-            key,
-            rank,
-            first_name,
-            last_name,
-            title,
-            score,
-            evaluator,
-            reasoning,
-            rung,
-            suppressed,
-        ) in zip(
+        for key, rank, first_name, last_name, title, score, evaluator, reasoning, rung in zip(
             leads["company_key"],
             leads["company_rank"],
             leads["lead_first_name"],
@@ -118,9 +106,14 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
             leads["evaluator"],
             leads["reasoning"],
             leads["ladder_rung"],
-            leads["suppressed_reason"].fillna(""),
             strict=True,
         )
+    ]
+    # Few leads are suppressed: [lead's position in `leads`, its reason in `suppressions`].
+    suppressed = [
+        [position, suppression_index[reason]]
+        for position, reason in enumerate(leads["suppressed_reason"].fillna(""))
+        if reason
     ]
     mix = leads["evaluator"].value_counts().sort_index()
     return {
@@ -130,7 +123,7 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
             "companies": len(companies),
             "leads": len(leads),
             "ranked": int(leads["company_rank"].notna().sum()),
-            "suppressed": int((leads["suppressed_reason"].fillna("") != "").sum()),
+            "suppressed": len(suppressed),
             "top_n": summary.top_n,
             "evaluator_mix": {str(name): int(count) for name, count in mix.items()},
             "model_calls": summary.model_calls,
@@ -154,6 +147,7 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
         "evaluators": evaluators,
         "rungs": rungs,
         "suppressions": suppressions,
+        "suppressed": suppressed,
     }
 
 

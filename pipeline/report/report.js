@@ -19,6 +19,8 @@
   const haystack = data.leads.map((lead) =>
     `${fullName(lead)} ${lead[L.title]} ${data.reasons[lead[L.reasoning]]}`.toLowerCase());
   const leadIndex = new Map(data.leads.map((lead, index) => [lead, index]));
+  const suppressedReason = new Map(data.suppressed.map(([lead, reason]) =>
+    [data.leads[lead], data.suppressions[reason]]));
 
   function value(lead, column) {
     switch (column) {
@@ -87,11 +89,11 @@
       row.className = "lead";
       cell(row, lead[L.rank] === null ? "" : String(lead[L.rank]), "rank");
       cell(row, fullName(lead), "name");
-      if (lead[L.suppressed] !== null) {
+      if (suppressedReason.has(lead)) {
         row.classList.add("suppressed");
         const why = document.createElement("span");
         why.className = "suppressed-reason";
-        why.textContent = `not contacted: ${data.suppressions[lead[L.suppressed]]}`;
+        why.textContent = `not contacted: ${suppressedReason.get(lead)}`;
         row.cells[1].appendChild(why);
       }
       cell(row, lead[L.title], "title");

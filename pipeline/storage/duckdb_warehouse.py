@@ -111,15 +111,19 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
     ) -> None:
         table = f'"{table_slice.schema}"."{table_slice.table}"'
         existing = set(table_columns(connection, table_slice))
-        if obj.empty and not existing:
+        if obj.empty:
             # Dagster's handler skips an empty frame; the table should still exist for readers
             # (an empty rejected_leads means no bad rows, not a missing table). Text columns
             # of no rows would be typed NULL, which no later row could be inserted into.
-            typed = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object})
-            connection.register("typed_rows", typed)
-            connection.execute(f"create table {table} as select * from typed_rows limit 0")
-            connection.unregister("typed_rows")
-        if obj.empty or not existing:
+            if not existing:
+                typed = obj.astype({c: "string" for c in obj.columns if obj[c].dtype == object})
+                connection.register("typed_rows", typed)
+                connection.execute(f"create table {table} as select * from typed_rows limit 0")
+                connection.unregister("typed_rows")
+            context.add_output_metadata(dict(_row_counts(context, 0)))
+            create_views(connection, table_slice)
+            return
+        if not existing:
             super().handle_output(context, table_slice, obj, connection)
             create_views(connection, table_slice)
             return
@@ -128,13 +132,14 @@ class _SchemaEvolvingPandasTypeHandler(DuckDBPandasTypeHandler):
             if name not in existing:
                 connection.execute(f'alter table {table} add column "{name}" {kind}')
         connection.execute(f"insert into {table} by name select * from obj")
-        counts = (
-            TableMetadataSet(partition_row_count=len(obj), storage_kind="duckdb")
-            if context.has_partition_key
-            else TableMetadataSet(row_count=len(obj), storage_kind="duckdb")
-        )
-        context.add_output_metadata(dict(counts))
+        context.add_output_metadata(dict(_row_counts(context, len(obj))))
         create_views(connection, table_slice)
+
+
+def _row_counts(context: OutputContext, rows: int) -> TableMetadataSet:
+    if context.has_partition_key:
+        return TableMetadataSet(partition_row_count=rows, storage_kind="duckdb")
+    return TableMetadataSet(row_count=rows, storage_kind="duckdb")
 
 
 def create_views(connection: Any, table_slice: TableSlice) -> None:
