@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -95,11 +96,16 @@ class _Now:
     """This run's ranked leads, looked up by person and by lead."""
 
     def __init__(self, ranked: pd.DataFrame) -> None:
-        self.people = ranked.assign(person=person_keys(ranked)).drop_duplicates("person")
-        self.people = self.people.set_index("person")
+        self.ranked = ranked
         by_lead = ranked.set_index("lead_id")
         self.first_seen = by_lead["first_seen_at"]
         self.ranks = by_lead["company_rank"]
+
+    @cached_property
+    def people(self) -> pd.DataFrame:
+        """By person: keyed only when a lead left the campaign, which most nights none does."""
+        keyed = self.ranked.assign(person=person_keys(self.ranked))
+        return keyed.drop_duplicates("person").set_index("person")
 
     def why_left(self, row: Any) -> str:
         """Why a lead left the campaign when the file says so ('' when only its rank can)."""

@@ -89,15 +89,13 @@ def neutralise_formulas(rows: pd.DataFrame, phone_columns: Sequence[str] = ()) -
     In `phone_columns`, an international number stays as written."""
     safe = rows.copy()
     for column in safe.columns:
-        if safe[column].dtype == object:
-            phone = column in phone_columns
-            safe[column] = safe[column].map(
-                lambda value, phone=phone: (
-                    f"'{value}"
-                    if isinstance(value, str)
-                    and value.startswith(_FORMULA_STARTS)
-                    and not (phone and _PHONE.match(value))
-                    else value
-                )
-            )
+        if safe[column].dtype != object:
+            continue
+        cells = safe[column]
+        text = cells.map(lambda value: value if isinstance(value, str) else "")
+        formula = text.str.startswith(_FORMULA_STARTS)
+        if column in phone_columns:
+            formula &= ~text.str.match(_PHONE)
+        if formula.any():
+            safe[column] = cells.where(~formula, "'" + text)
     return safe
