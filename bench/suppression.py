@@ -1,14 +1,14 @@
 """What a do-not-contact list costs: 10,000 entries against 100,000 leads.
 
     .venv/bin/python bench/suppression.py [--leads 100000] [--companies 10000]
-                                          [--entries 10000] [--repeat 3] [--no-runs] [--json]
+                                          [--entries 10000] [--repeat 3] [--runs 2] [--json]
 
 The leads come from `bench/make_leads.py` with an email address and a LinkedIn URL each; the
 list holds emails, LinkedIn URLs, domains (some as subdomains or www.) and company names, a
 quarter to a half of each kind matching a lead. Printed: the seconds to read the list, to
-match it against every lead and to choose the campaign around the suppressed leads (median
-of --repeat); then, unless --no-runs, `persona-ranker run` (rules) on the same file without
-and with the list, each in a fresh warehouse, and the difference.
+match it against every lead (median of --repeat); then `persona-ranker run` (rules) on the
+same file without and with the list, each in a fresh warehouse, --runs times each in turn,
+and the difference of their medians (0 runs: none).
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def median_seconds(work: Callable[[], object], repeat: int) -> tuple[float, obje
     return statistics.median(times), result
 
 
-def run_seconds(workdir: Path, leads: Path, suppress: Path | None) -> float:
-    run = workdir / ("with" if suppress else "without")
+def run_seconds(workdir: Path, leads: Path, suppress: Path | None, number: int) -> float:
+    run = workdir / f"{'with' if suppress else 'without'}-{number}"
     command = [
         str(PROJECT_ROOT / ".venv" / "bin" / "persona-ranker"),
         "run",
@@ -114,7 +114,7 @@ def main() -> int:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-runs", action="store_true", help="skip the two full runs")
+    parser.add_argument("--runs", type=int, default=2, help="full runs of each kind (0: none)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="suppression-bench-") as folder:
@@ -139,13 +139,17 @@ def main() -> int:
             "match_s": round(match_s, 3),
             "added_s": round(read_s + match_s, 3),
         }
-        if not args.no_runs:
-            without = run_seconds(workdir, leads_file, None)
-            with_list = run_seconds(workdir, leads_file, list_file)
+        if args.runs:
+            without, with_list = [], []
+            for number in range(args.runs):
+                without.append(run_seconds(workdir, leads_file, None, number))
+                with_list.append(run_seconds(workdir, leads_file, list_file, number))
             figures |= {
-                "run_without_s": round(without, 2),
-                "run_with_s": round(with_list, 2),
-                "run_difference_s": round(with_list - without, 2),
+                "run_without_s": round(statistics.median(without), 2),
+                "run_with_s": round(statistics.median(with_list), 2),
+                "run_difference_s": round(
+                    statistics.median(with_list) - statistics.median(without), 2
+                ),
             }
     if args.json:
         print(json.dumps(figures))
@@ -155,10 +159,12 @@ def main() -> int:
     print(f"  read the list:           {figures['read_s']:.3f} s")
     print(f"  match every lead:        {figures['match_s']:.3f} s")
     print(f"  added by the list:       {figures['added_s']:.3f} s (median of {args.repeat})")
-    if not args.no_runs:
-        print(f"  run without the list:    {figures['run_without_s']:.2f} s")
-        print(f"  run with the list:       {figures['run_with_s']:.2f} s")
-        print(f"  difference (one run each, noisy): {figures['run_difference_s']:+.2f} s")
+    if args.runs:
+        print(
+            f"  run without the list:    {figures['run_without_s']:.2f} s (median of {args.runs})"
+        )
+        print(f"  run with the list:       {figures['run_with_s']:.2f} s (median of {args.runs})")
+        print(f"  difference:              {figures['run_difference_s']:+.2f} s")
     return 0
 
 

@@ -61,6 +61,16 @@ def test_the_scale_benchmark_reports_every_size() -> None:
         assert figures["report_mb"] > 0 and figures["report_write_s"] >= 0
 
 
+def test_the_suppression_benchmark_matches_and_runs_both_ways() -> None:
+    report = run_bench(
+        "suppression.py", "--leads", "2000", "--companies", "200", "--entries", "400", "--runs", "1"
+    )
+    assert report["leads"] == 2000 and 0 < report["entries"] <= 400
+    # About half the entries name a lead of the file; a domain or company covers several.
+    assert 0 < report["suppressed_leads"] < 2000
+    assert {"read_s", "match_s", "run_without_s", "run_with_s", "run_difference_s"} <= set(report)
+
+
 def test_the_llm_scale_projection_multiplies_a_measured_run() -> None:
     report = run_bench(
         "llm_scale.py",
