@@ -14,6 +14,7 @@ from dagster import DagsterInstance
 from support import run_rank_leads
 
 from pipeline.campaign.formats import EXPORT_FORMATS, in_export_format
+from pipeline.cli import main
 from pipeline.orchestration.campaign_files import CampaignExporter
 from pipeline.orchestration.settings import Settings
 
@@ -183,3 +184,27 @@ def test_no_cell_of_any_format_runs_as_a_formula(tmp_path: Path, export_format: 
     assert not [cell for cell in cells if cell[:1] in ("=", "@", "-", "\t", "\r")]
     # The one '+' left is a phone number, which the sending tools need as written.
     assert [cell for cell in cells if cell.startswith("+")] in ([], ["+44 20 7946 0958"])
+
+
+@pytest.mark.slow
+def test_the_command_line_writes_the_chosen_format_with_the_kept_columns(tmp_path: Path) -> None:
+    campaign = tmp_path / "campaign.csv"
+    arguments = [
+        "run",
+        "--leads",
+        str(EXPORTS / "apollo.csv"),
+        "--warehouse",
+        str(tmp_path / "warehouse.duckdb"),
+        "--export",
+        str(campaign),
+        "--evaluator",
+        "rules",
+        "--export-format",
+        "lemlist",
+        "--keep-columns",
+        "Lists, City",
+    ]
+    assert main(arguments) == 0
+    written = read_csv(campaign)
+    assert list(written.columns) == [*DOCUMENTED_HEADERS["lemlist"], "Lists", "City"]
+    assert set(written["Lists"]) == {"Q4 outbound"}

@@ -110,6 +110,25 @@ def test_the_clients_file_gives_each_client_its_files_and_overrides(agency: Sett
     assert people.labels_path is None, "labels belong to one persona: none unless named"
 
 
+def test_a_client_sets_its_export_format_suppression_list_and_kept_columns(
+    agency: Settings,
+) -> None:
+    path = agency.clients_path
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            "  people:\n",
+            "  people:\n    export_format: lemlist\n    suppress: dnc.csv\n"
+            "    keep: [Owner, Lead Source]\n",
+        ),
+        encoding="utf-8",
+    )
+    people = load_clients(agency)["people"].settings
+    assert people.export_format == "lemlist"
+    assert people.suppress_path == path.parent / "dnc.csv"
+    assert people.keep_columns == ("Owner", "Lead Source")
+    assert load_clients(agency)["sales"].settings.export_format == "generic"
+
+
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
@@ -118,6 +137,18 @@ def test_the_clients_file_gives_each_client_its_files_and_overrides(agency: Sett
         ({"persona": "p.yaml", "leads": "x.csv", "top_n": 0}, "top N must be at least 1"),
         ({"persona": "p.yaml", "leads": "x.csv", "evaluator": "gpt"}, "choose from auto"),
         ({"persona": "p.yaml", "leads": "x.csv", "schedule": "no"}, "expected true or false"),
+        (
+            {"persona": "p.yaml", "leads": "x.csv", "export_format": "mailchimp"},
+            "clients.people.export_format: choose from generic, hubspot",
+        ),
+        (
+            {"persona": "p.yaml", "leads": "x.csv", "keep": "Owner"},
+            "clients.people.keep: expected a list",
+        ),
+        (
+            {"persona": "p.yaml", "leads": "x.csv", "suppress": ""},
+            "clients.people.suppress: expected a path",
+        ),
     ],
 )
 def test_a_bad_clients_file_names_the_file_the_client_and_the_key(

@@ -38,14 +38,15 @@ class CampaignExporter:
     def write_changes(self, changes: CampaignChanges) -> tuple[Path, Path]:
         """`campaign_new.csv` and `campaign_dropped.csv` beside the campaign file, in its
         format with the reason last; headers only when nothing changed."""
-        return tuple(  # type: ignore[return-value]
-            self._write(
-                self.path.with_name(name),
-                in_export_format(rows, self.export_format).assign(
-                    **{CHANGE_COLUMN: rows[CHANGE_COLUMN].tolist()}
-                ),
-            )
-            for name, rows in ((NEW_FILE, changes.new), (DROPPED_FILE, changes.dropped))
+        new = self._write(self.path.with_name(NEW_FILE), self._with_reasons(changes.new))
+        dropped = self._write(
+            self.path.with_name(DROPPED_FILE), self._with_reasons(changes.dropped)
+        )
+        return new, dropped
+
+    def _with_reasons(self, rows: pd.DataFrame) -> pd.DataFrame:
+        return in_export_format(rows, self.export_format).assign(
+            **{CHANGE_COLUMN: rows[CHANGE_COLUMN].tolist()}
         )
 
     def _write(self, path: Path, rows: pd.DataFrame) -> Path:
