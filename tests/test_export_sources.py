@@ -292,3 +292,36 @@ def test_the_lead_base_the_inbox_writes_reads_back_the_same(tmp_path: Path) -> N
         "kept_columns",
     ]
     assert again.leads[columns].equals(read.leads[columns])
+
+
+def test_a_headline_is_the_title_only_where_the_export_has_none(tmp_path: Path) -> None:
+    both = tmp_path / "both.csv"
+    both.write_text(
+        "Full Name,Job Title,Headline,Company\n"
+        "Ana Ruiz,VP Sales,Helping manufacturers grow | Speaker,Acme\n",
+        encoding="utf-8",
+    )
+    assert read_lead_file(both).leads.loc[0, "lead_job_title"] == "VP Sales"
+    alone = tmp_path / "alone.csv"
+    alone.write_text(
+        "Full Name,Headline,Company\nAna Ruiz,VP Sales at Acme,Acme\n", encoding="utf-8"
+    )
+    assert read_lead_file(alone).leads.loc[0, "lead_job_title"] == "VP Sales at Acme"
+
+
+def test_a_salesforce_contact_report_reads_the_accounts_fields(tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        '"Contact ID","First Name","Last Name","Title","Account Name","Account: Website",'
+        '"Account: Employees","Account: Industry","Email"\n'
+        '"0035e00000XyZ1","Ruth","Okafor","VP Inside Sales","Harbor Schools Supply",'
+        '"www.harborsupply.com","2,500","Education","ruth@harborsupply.com"\n',
+        encoding="utf-8",
+    )
+    lead = read_lead_file(path).leads.iloc[0]
+    assert (lead.account_domain, lead.account_employee_range, lead.account_industry) == (
+        "harborsupply.com",
+        "2,500",
+        "Education",
+    )
+    assert lead.source_system == "salesforce" and lead.source_record_id == "0035e00000XyZ1"

@@ -28,7 +28,7 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
     ),
     "lead_first_name": ("first name", "firstname", "given name", "first"),
     "lead_last_name": ("last name", "lastname", "surname", "family name", "last"),
-    "lead_job_title": ("job title", "title", "position", "role", "headline"),
+    "lead_job_title": ("job title", "title", "position", "role"),
     "account_domain": (
         "domain",
         "website",
@@ -38,6 +38,8 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
         "website url",
         "company url",
         "company website url",
+        # Salesforce reports name an account's fields "Account: Website".
+        "account website",
     ),
     "account_employee_range": (
         "employees",
@@ -53,11 +55,13 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
         "no of employees",
         "company employee count range",
         "employees range",
+        "account employees",
+        "account no of employees",
         "company staff count",
         "company staff count range",
         "staff count",
     ),
-    "account_industry": ("industry", "company industry"),
+    "account_industry": ("industry", "company industry", "account industry"),
     "email": (
         "email",
         "email address",
@@ -95,8 +99,17 @@ COLUMN_ALIASES: Mapping[str, tuple[str, ...]] = {
         "profile url",
         "linkedin contact profile url",
     ),
-    "source_record_id": ("record id", "lead id", "contact id", "apollo contact id"),
+    "source_record_id": (
+        "record id",
+        "lead id",
+        "contact id",
+        "apollo contact id",
+        "zoominfo contact id",
+    ),
 }
+# Read only where no name above matches: a LinkedIn headline is the title when the export has
+# no title column, and a tagline beside one.
+FALLBACK_ALIASES: Mapping[str, tuple[str, ...]] = {"lead_job_title": ("headline",)}
 MAPPED_COLUMNS: tuple[str, ...] = LEAD_COLUMNS + CONTACT_COLUMNS
 FULL_NAME_ALIASES = ("full name", "name", "lead name", "contact name", "contact")
 # Several URL, email or phone columns are common (a website and a LinkedIn page, a work and
@@ -172,6 +185,7 @@ def map_columns(
         if found and ours not in _COMBINED_COLUMNS:
             found = found[:1]  # the tool's own column for it
         found = found or index.named((header_key(ours), *COLUMN_ALIASES[ours]), taken)
+        found = found or index.named(FALLBACK_ALIASES.get(ours, ()), taken)
         if len(found) > 1 and ours not in _COMBINED_COLUMNS:
             raise LeadsFileError(
                 f"{path}: columns {' and '.join(map(repr, found))} could each be {ours}; "
@@ -191,7 +205,8 @@ def map_columns(
         and not (full_name and column in ("lead_first_name", "lead_last_name"))
     ]
     if missing:
-        accepted = ", ".join(f"'{alias}'" for alias in COLUMN_ALIASES[missing[0]])
+        names = (*COLUMN_ALIASES[missing[0]], *FALLBACK_ALIASES.get(missing[0], ()))
+        accepted = ", ".join(f"'{alias}'" for alias in names)
         raise MissingColumnError(
             f"{path}: missing required column '{missing[0]}' (found: "
             f"{', '.join(header) or 'none'}; accepted names: {accepted}; or name it with "
