@@ -13,25 +13,13 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from pipeline.persona.sizing import parse_employee_count
+from pipeline.ranking.ranked_table import CAMPAIGN_COLUMNS
 
-GENERIC_COLUMNS: tuple[str, ...] = (
-    "company_key",
-    "account_name",
-    "company_rank",
-    "lead_first_name",
-    "lead_last_name",
-    "lead_job_title",
-    "email",
-    "phone",
-    "linkedin_url",
-    "account_domain",
-    "account_website",
-    "size_band",
-    "relevance_score",
-    "reasoning",
-    "source_record_id",
-    "source_system",
-    "lead_id",
+# Ours: the campaign table's columns, the kept ones written as their own columns instead.
+GENERIC_COLUMNS: tuple[str, ...] = tuple(
+    name
+    for name in CAMPAIGN_COLUMNS
+    if name not in ("account_employee_range", "account_industry", "kept_columns")
 )
 LEAD_SOURCE = "Persona Ranker"
 Column = Callable[[pd.DataFrame], pd.Series]

@@ -5,6 +5,7 @@ built from the settings, so single-client use is unchanged."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -123,30 +124,26 @@ def _client(path: Path, name: str, entry: Any, base: Settings) -> Client:
         "input_sheet": entry.get("sheet"),
         "suppress_path": file("suppress") if "suppress" in entry else None,
     }
-    if "export_format" in entry:
-        if entry["export_format"] not in EXPORT_FORMATS:
-            raise fail("export_format", f"choose from {', '.join(EXPORT_FORMATS)}")
-        overrides["export_format"] = entry["export_format"]
+    for key, choices, field in (
+        ("export_format", EXPORT_FORMATS, "export_format"),
+        ("evaluator", EVALUATOR_CHOICES, "evaluator"),
+    ):
+        if key in entry:
+            if entry[key] not in choices:
+                raise fail(key, f"choose from {', '.join(choices)}")
+            overrides[field] = entry[key]
     if "keep" in entry:
         keep = entry["keep"]
-        if not isinstance(keep, list) or not all(
-            isinstance(name, str) and name.strip() for name in keep
-        ):
+        if not isinstance(keep, list) or not _all_text(keep):
             raise fail("keep", "expected a list of the leads file's headers")
         overrides["keep_columns"] = tuple(name.strip() for name in keep)
     if "top_n" in entry:
         if not isinstance(entry["top_n"], int) or isinstance(entry["top_n"], bool):
             raise fail("top_n", "expected a whole number")
         overrides["top_n"] = entry["top_n"]
-    if "evaluator" in entry:
-        if entry["evaluator"] not in EVALUATOR_CHOICES:
-            raise fail("evaluator", f"choose from {', '.join(EVALUATOR_CHOICES)}")
-        overrides["evaluator"] = entry["evaluator"]
     if "columns" in entry:
         columns = entry["columns"]
-        if not isinstance(columns, dict) or not all(
-            isinstance(value, str) and value.strip() for value in columns.values()
-        ):
+        if not isinstance(columns, dict) or not _all_text(columns.values()):
             raise fail("columns", "expected a mapping of our column to the file's header")
         overrides["input_columns"] = tuple(
             (str(ours).strip(), theirs.strip()) for ours, theirs in columns.items()
@@ -158,3 +155,7 @@ def _client(path: Path, name: str, entry: Any, base: Settings) -> Client:
         return Client(name, replace(base, **overrides), scheduled)
     except ValueError as error:
         raise fail("top_n", str(error)) from None
+
+
+def _all_text(values: Iterable[object]) -> bool:
+    return all(isinstance(value, str) and value.strip() for value in values)
