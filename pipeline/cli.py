@@ -383,6 +383,7 @@ def _run_client(
             own.export_path,
             Warehouse(settings.warehouse_location, settings.warehouse_schema).label(),
             own.report_file,
+            _changes_line(result),
         )
     )
     return 0
@@ -535,6 +536,18 @@ def _awaiting(result: ExecuteInProcessResult) -> str:
             if observation.description:
                 return observation.description
     return "leads wait for a batch"
+
+
+def _changes_line(result: ExecuteInProcessResult) -> str:
+    """What the campaign gained and lost since the last one, from campaign_export's metadata."""
+    for materialization in result.asset_materializations_for_node("campaign_export"):
+        found = {key: value.value for key, value in materialization.metadata.items()}
+        return (
+            f"Since the last campaign ({found['last_campaign']}): {found['new_since_last']} new "
+            f"({found['new_file']}), {found['dropped_since_last']} dropped "
+            f"({found['dropped_file']})"
+        )
+    return ""
 
 
 def _model_usage(result: ExecuteInProcessResult) -> dict[str, object]:

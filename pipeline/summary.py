@@ -14,7 +14,9 @@ def format_summary(
     export_path: Path,
     warehouse: str,
     report_path: Path | None = None,
+    changes: str = "",
 ) -> str:
+    """`changes`: what the campaign gained and lost since the last one, as a line."""
     lines: list[str] = []
     evaluators = ", ".join(sorted(ranked["evaluator"].unique()))
     ranked_count = int(ranked["company_rank"].notna().sum())
@@ -22,9 +24,10 @@ def format_summary(
         f"Ranked {ranked_count} of {len(ranked)} leads at {ranked['company_key'].nunique()} "
         f"companies (evaluator: {evaluators}); {len(campaign)} in the campaign."
     )
+    by_company = dict(tuple(campaign.groupby("company_key", sort=False)))
     for company_key, leads in ranked.groupby("company_key", sort=True):
         first = leads.iloc[0]
-        chosen = campaign[campaign["company_key"] == company_key]
+        chosen = by_company.get(company_key, campaign.iloc[0:0])
         relevant = int(leads["company_rank"].notna().sum())
         lines.append("")
         lines.append(
@@ -41,6 +44,8 @@ def format_summary(
             )
     lines.append("")
     lines.append(f"Campaign file: {export_path} ({len(campaign)} rows)")
+    if changes:
+        lines.append(changes)
     if report_path is not None:
         lines.append(f"Report: {report_path}")
     lines.append(f"Warehouse: {warehouse}")

@@ -187,7 +187,9 @@ def test_no_cell_of_any_format_runs_as_a_formula(tmp_path: Path, export_format: 
 
 
 @pytest.mark.slow
-def test_the_command_line_writes_the_chosen_format_with_the_kept_columns(tmp_path: Path) -> None:
+def test_the_command_line_writes_the_chosen_format_with_the_kept_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     campaign = tmp_path / "campaign.csv"
     arguments = [
         "run",
@@ -205,6 +207,10 @@ def test_the_command_line_writes_the_chosen_format_with_the_kept_columns(tmp_pat
         "Lists, City",
     ]
     assert main(arguments) == 0
+    printed = capsys.readouterr().out
+    assert (
+        f"Since the last campaign (no earlier campaign): {len(read_csv(campaign))} new" in printed
+    )
     written = read_csv(campaign)
     assert list(written.columns) == [*DOCUMENTED_HEADERS["lemlist"], "Lists", "City"]
     assert set(written["Lists"]) == {"Q4 outbound"}
