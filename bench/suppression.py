@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 from make_leads import make_leads  # this folder: scripts, not a package
@@ -33,6 +34,7 @@ from pipeline.leads.records import LEAD_COLUMNS
 from pipeline.orchestration.settings import PROJECT_ROOT
 
 CONTACT_HEADER = (*LEAD_COLUMNS, "email", "linkedin_url")
+Result = TypeVar("Result")
 
 
 def leads_with_contacts(count: int, companies: int, seed: int) -> list[dict[str, str]]:
@@ -78,8 +80,8 @@ def write_csv(path: Path, header: list[str] | tuple[str, ...], rows: list) -> No
         writer.writerows(rows)
 
 
-def median_seconds(work: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, result = [], None
+def median_seconds(work: Callable[[], Result], repeat: int) -> tuple[float, Result]:
+    times: list[float] = []
     for _ in range(repeat):
         started = time.perf_counter()
         result = work()
@@ -127,14 +129,11 @@ def main() -> int:
         )
         leads = pd.DataFrame(rows)
         read_s, entries = median_seconds(lambda: read_suppression_file(list_file), args.repeat)
-        match_s, reasons = median_seconds(
-            lambda: suppressed_reasons(leads, entries),
-            args.repeat,  # type: ignore[arg-type]
-        )
+        match_s, reasons = median_seconds(lambda: suppressed_reasons(leads, entries), args.repeat)
         figures: dict[str, object] = {
             "leads": args.leads,
-            "entries": len(entries),  # type: ignore[arg-type]
-            "suppressed_leads": int((reasons != "").sum()),  # type: ignore[union-attr]
+            "entries": len(entries),
+            "suppressed_leads": int((reasons != "").sum()),
             "read_s": round(read_s, 3),
             "match_s": round(match_s, 3),
             "added_s": round(read_s + match_s, 3),

@@ -29,6 +29,9 @@ def _our(name: str) -> Column:
     return lambda rows: rows[name]
 
 
+_PHONE = _our("phone")
+
+
 def _record_id_from(system: str) -> Column:
     """The source's record id where the lead came from this tool: its import updates that
     record. Blank for leads from elsewhere, which the import creates."""
@@ -57,13 +60,13 @@ def _description(rows: pd.DataFrame) -> pd.Series:
 
 
 LAYOUTS: Mapping[str, tuple[tuple[str, Column], ...]] = {
-    "generic": tuple((name, _our(name)) for name in GENERIC_COLUMNS),
+    "generic": tuple((name, _PHONE if name == "phone" else _our(name)) for name in GENERIC_COLUMNS),
     # HubSpot contacts: headers named as the contact properties; Record ID updates a record.
     "hubspot": (
         ("First Name", _our("lead_first_name")),
         ("Last Name", _our("lead_last_name")),
         ("Email", _our("email")),
-        ("Phone Number", _our("phone")),
+        ("Phone Number", _PHONE),
         ("Job Title", _our("lead_job_title")),
         ("Company Name", _our("account_name")),
         ("Website URL", _website),
@@ -77,7 +80,7 @@ LAYOUTS: Mapping[str, tuple[tuple[str, Column], ...]] = {
         ("Title", _our("lead_job_title")),
         ("Company", _our("account_name")),
         ("Email", _our("email")),
-        ("Phone", _our("phone")),
+        ("Phone", _PHONE),
         ("Website", _website),
         ("Industry", _our("account_industry")),
         ("No. of Employees", _employee_count),
@@ -93,7 +96,7 @@ LAYOUTS: Mapping[str, tuple[tuple[str, Column], ...]] = {
         ("Email", _our("email")),
         ("Title", _our("lead_job_title")),
         ("Company", _our("account_name")),
-        ("Work Phone", _our("phone")),
+        ("Work Phone", _PHONE),
         ("LinkedIn URL", _our("linkedin_url")),
         ("Website", _website),
         ("Tags", lambda rows: pd.Series("persona-ranker", index=rows.index)),
@@ -107,7 +110,7 @@ LAYOUTS: Mapping[str, tuple[tuple[str, Column], ...]] = {
         ("Company Website", _our("account_domain")),
         ("Contact Email", _our("email")),
         ("Contact LinkedIn URL", _our("linkedin_url")),
-        ("Contact Phone", _our("phone")),
+        ("Contact Phone", _PHONE),
     ),
     # lemlist leads: its lead fields by their API names, which its import maps by name.
     "lemlist": (
@@ -117,19 +120,17 @@ LAYOUTS: Mapping[str, tuple[tuple[str, Column], ...]] = {
         ("companyName", _our("account_name")),
         ("jobTitle", _our("lead_job_title")),
         ("linkedinUrl", _our("linkedin_url")),
-        ("phone", _our("phone")),
+        ("phone", _PHONE),
         ("companyDomain", _our("account_domain")),
     ),
 }
 EXPORT_FORMATS: tuple[str, ...] = tuple(LAYOUTS)
 # Each layout's phone column: the one place a leading '+' is a phone number, not a formula.
 PHONE_HEADERS: Mapping[str, str] = {
-    "generic": "phone",
-    "hubspot": "Phone Number",
-    "salesforce": "Phone",
-    "outreach": "Work Phone",
-    "apollo": "Contact Phone",
-    "lemlist": "phone",
+    name: header
+    for name, layout in LAYOUTS.items()
+    for header, column in layout
+    if column is _PHONE
 }
 
 

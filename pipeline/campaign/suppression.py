@@ -69,12 +69,12 @@ def read_suppression_file(path: str | Path) -> pd.DataFrame:
     return entries.drop_duplicates(["kind", "match_key"]).reset_index(drop=True)
 
 
-def _header_kinds(cells: list[str]) -> list[str] | None:
+def _header_kinds(cells: list[str]) -> list[str | None] | None:
     """Each column's kind ('' for read-by-look, 'reason', or None for a column to skip), when
     the first row is a header."""
     keys = [header_key(clean_cell(cell)) for cell in cells]
     kinds = [next((k for k, names in _HEADERS.items() if key in names), None) for key in keys]
-    return kinds if any(kind is not None for kind in kinds) else None  # type: ignore[return-value]
+    return kinds if any(kind is not None for kind in kinds) else None
 
 
 def _entries(
