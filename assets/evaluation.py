@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetIn,
     AssetObservation,
     Config,
     Failure,
@@ -33,6 +34,33 @@ from pipeline.ranking.scope import companies_to_evaluate, kept_evaluations
 GROQ_POOL = "groq"
 
 
+# What the evaluators read of enriched_leads: who and where the lead is, the title and what it
+# says, the size. A large lead base's contact and source columns would cost more to load than
+# the judging itself.
+EVALUATED_COLUMNS = (
+    "lead_id",
+    "company_key",
+    "account_name",
+    "account_domain",
+    "account_employee_range",
+    "account_industry",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+    "size_band",
+    "title_role",
+    "title_seniority",
+    "title_departments",
+    "title_tags",
+    "title_flags",
+    "title_employer",
+    "title_roles_held",
+    "title_qualifiers",
+    "title_status",
+    "client",
+)
+
+
 class EvaluationScope(Config):
     companies: list[str] = Field(
         default_factory=list,
@@ -54,6 +82,7 @@ class EvaluationScope(Config):
     owners=["team:sales-ops"],
     pool=GROQ_POOL,
     metadata={"partition_expr": "client"},
+    ins={"enriched_leads": AssetIn(metadata={"columns": list(EVALUATED_COLUMNS)})},
     # A run whose leads wait for a batch writes nothing: the ranking steps after it skip.
     output_required=False,
 )

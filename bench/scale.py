@@ -13,7 +13,10 @@ from `bench/make_leads.py`: a DuckDB file and the SQLite instance by default; wi
 `--postgres`, a new database on that server holds both the Dagster instance (the project's
 dagster.yaml) and the warehouse, and is dropped afterwards. Printed per size: wall seconds of
 the runs, peak RSS of the child, seconds per step (summed over clients), leads per second,
-and the Dagster overhead (run wall minus the time inside its steps).
+the Dagster overhead (run wall minus the time inside its steps), and the yardstick: the
+seconds DuckDB takes to read the same files into a table, timed in the same run, and the
+pipeline's wall time as a multiple of it (absolute seconds vary between days on shared
+machines; the ratio does not).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import duckdb
 import psycopg2
 from dagster import DagsterEventType, DagsterInstance
 from make_leads import make_leads, write_leads  # this folder: scripts, not a package
@@ -139,6 +143,7 @@ def measure(
             write_leads(
                 make_leads(count, companies, seed + number), workdir / f"client-{number}.csv"
             )
+        read_s = duckdb_read_seconds(sorted(workdir.glob("client-*.csv")))
         child = subprocess.Popen(
             [sys.executable, __file__, "--child", str(clients), str(workdir), database or ""],
             stdout=subprocess.PIPE,
@@ -153,7 +158,26 @@ def measure(
     figures["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
     figures["leads_per_s"] = round(clients * count / figures["wall_s"], 1)
     figures["file_rows"] = clients * count
+    figures["duckdb_read_s"] = round(read_s, 2)
+    figures["times_duckdb_read"] = round(figures["wall_s"] / read_s, 1)
     return figures
+
+
+def duckdb_read_seconds(files: list[Path]) -> float:
+    """The yardstick: DuckDB reading the files, every cell as text, into a table (the best of
+    three, as the pipeline's cost is one run's)."""
+    best = float("inf")
+    for _ in range(3):
+        with duckdb.connect() as connection:
+            started = time.perf_counter()
+            for number, path in enumerate(files):
+                connection.execute(
+                    f"create table leads_{number} as "
+                    "select * from read_csv(?, all_varchar = true, header = true)",
+                    [str(path)],
+                )
+            best = min(best, time.perf_counter() - started)
+    return best
 
 
 @contextmanager
@@ -177,16 +201,16 @@ def fresh_database(server: str | None, name: str) -> Iterator[str | None]:
 
 def format_table(results: dict[str, dict[str, object]]) -> str:
     lines = [
-        "| size | file rows | companies | wall s | peak RSS MB | leads/s | Dagster overhead s | "
-        "report MB | report write s | slowest steps (s) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| size | file rows | companies | wall s | DuckDB read s | x DuckDB read | peak RSS MB | "
+        "leads/s | Dagster overhead s | report MB | report write s | slowest steps (s) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for count, row in results.items():
         steps = sorted(row["steps_s"].items(), key=lambda item: -item[1])[:3]
         slowest = ", ".join(f"{name} {seconds}" for name, seconds in steps)
         lines.append(
             f"| {count} | {row['file_rows']} | {row['companies']} | {row['wall_s']} | "
-            f"{row['peak_rss_mb']} | "
+            f"{row['duckdb_read_s']} | {row['times_duckdb_read']} | {row['peak_rss_mb']} | "
             f"{row['leads_per_s']} | {row['dagster_overhead_s']} | {row['report_mb']} | "
             f"{row['report_write_s']} | {slowest} |"
         )

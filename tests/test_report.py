@@ -95,6 +95,42 @@ def test_the_summary_states_the_model_cost_when_the_model_ran() -> None:
     assert "$" not in render_report(ranked, ReportSummary("t", "now", 3)).split("<form")[0]
 
 
+def test_above_the_company_limit_the_page_lists_ranked_leads_and_says_where_the_rest_are() -> None:
+    import pandas as pd
+
+    ranked = pd.DataFrame(
+        {
+            "company_key": ["a.com", "a.com", "b.com"],
+            "account_name": ["A", "A", "B"],
+            "account_domain": ["a.com", "a.com", "b.com"],
+            "size_band": ["smb", "smb", "smb"],
+            "company_rank": pd.array([1, pd.NA, pd.NA], dtype="Int64"),
+            "lead_first_name": ["Ana", "Bo", "Cy"],
+            "lead_last_name": ["Ruiz", "Li", "Oh"],
+            "lead_job_title": ["VP Sales", "Welder", "Nurse"],
+            "relevance_score": [90, 0, 5],
+            "evaluator": ["rules"] * 3,
+            "reasoning": ["fits", "no", "no"],
+            "ladder_rung": ["primary target", "", ""],
+            "suppressed_reason": ["", "", "on the list"],
+        }
+    )
+    summary = ReportSummary("t", "now", 3)
+    whole = report_json(render_report(ranked, summary, max_companies=2))
+    assert len(whole["leads"]) == 3 and whole["summary"]["listed"] is None
+    page = render_report(ranked, summary, max_companies=1)
+    data = report_json(page)
+    assert [lead[3] for lead in data["leads"]] == ["Ruiz"]
+    assert [company[0] for company in data["companies"]] == ["A"]
+    # The company keeps its true counts, and the summary counts every lead.
+    assert data["companies"][0][3:] == [2, 1]
+    assert data["summary"] | {"listed": None} == whole["summary"]
+    assert data["summary"]["listed"] == {"companies": 1, "leads": 1}
+    note = re.search(r'<p class="partial" id="partial">(.*?)</p>', page, re.S)
+    assert note and "1 ranked leads of the 1 companies" in note.group(1)
+    assert "all 3 leads of 2 companies" in note.group(1) and "ranked_leads" in note.group(1)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright

@@ -136,15 +136,11 @@ def kept_headers(header: list[str], keep: Sequence[str], path: Path) -> list[str
     return list(dict.fromkeys(by_key[header_key(name)] for name in keep))
 
 
-def pick(ours: str, theirs: list[str], values: Mapping[str, str]) -> str:
-    """The row's value; of several columns, the first holding one (a company domain, an
-    email address, a LinkedIn profile)."""
-    if len(theirs) == 1:
-        return values[theirs[0]]
-    filled = [values[name] for name in theirs if values[name]]
+def wanted_value(ours: str, value: str) -> bool:
+    """Whether a filled cell holds one of ours (a domain, an email address), for the choice
+    among several columns that each may hold it."""
     wanted = _WANTED.get(ours)
-    good = [value for value in filled if wanted(value)] if wanted else filled
-    return (good or filled or [""])[0]
+    return bool(wanted(value)) if wanted else True
 
 
 _WANTED: Mapping[str, Callable[[str], object]] = {

@@ -58,7 +58,9 @@ _SOCIAL_NETWORKS = frozenset(
 
 
 def _is_social_network(host: str) -> bool:
-    return any(host == network or host.endswith("." + network) for network in _SOCIAL_NETWORKS)
+    """The host or a domain it is under is a social network's."""
+    labels = host.split(".")
+    return any(".".join(labels[start:]) in _SOCIAL_NETWORKS for start in range(len(labels)))
 
 
 def company_key(account_name: str | None, account_domain: str | None) -> str:

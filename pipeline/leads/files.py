@@ -13,39 +13,26 @@ line, column, value and reason; with `strict=True` any such row fails the read i
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from pipeline.leads.columns import (
-    MAPPED_COLUMNS,
-    MissingColumnError,
-    kept_headers,
-    map_columns,
-    pick,
-)
+from pipeline.leads.body import HeaderMapping, body_rows, lead_columns, split_rows
+from pipeline.leads.bulk_csv import ColumnBody, read_body_in_columns
+from pipeline.leads.columns import MissingColumnError, kept_headers, map_columns
 from pipeline.leads.companies import normalize_domain
-from pipeline.leads.records import LeadsFileError, identities
+from pipeline.leads.records import LeadsFileError, by_distinct, identities
 from pipeline.leads.sources import ExportSource
-from pipeline.leads.tables import RawTable, read_table
+from pipeline.leads.tables import RawTable, read_table, whole_table
 from pipeline.leads.text import clean_cell
 
 REJECTED_COLUMNS = ("source_file", "source_row", "column", "value", "reason")
 _ROW_PREVIEW = 10
 # How far down a report's title, filters and blank rows may push the header.
 HEADER_SEARCH_ROWS = 30
-# First cells of the lines CRM reports write below the data: totals, the confidentiality
-# notice, who generated it when.
-_FOOTER = re.compile(
-    r"^(?:(?:grand\s+)?totals?\b|sub-?totals?\b|count\b|record\s+count|generated\s+(?:by|on|at)\b"
-    r"|confidential|copyright|\(c\)|©|filtered\s+by\b|report\s+(?:generated|run)\b"
-    r"|exported\s+(?:by|on|at)\b|powered\s+by\b)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -86,40 +73,24 @@ def read_lead_file(
     file's header, where the header names alone do not say which to read; `keep` names other
     columns of the file to carry to the campaign file."""
     path = Path(path)
-    table = read_table(path, sheet)
+    table = read_table(path, sheet, head=HEADER_SEARCH_ROWS + 1)
     if len(table.rows) == 1 and not table.rejected:
         raise LeadsFileError(f"{path}: {_where(table)} holds a header but no leads{_hint(table)}")
     header_index, header, (sources, full_name, source) = _locate_header(table, path, columns)
     header_line = table.rows[header_index][0]
-    kept = kept_headers(header, keep, path)
-    body, row_rejects = _body(table, header_index, header, path)
-    if not body and not row_rejects:
+    mapping = HeaderMapping(header, sources, full_name, source, kept_headers(header, keep, path))
+    table, cells, lines, others, filled = _body(table, header_index, path)
+    cells, lines, row_rejects = body_rows(cells, lines, others, table.delimiter, filled)
+    if cells.empty and not row_rejects:
         raise LeadsFileError(f"{path}: {_where(table)} holds a header but no leads{_hint(table)}")
-    rows = []
-    for line, values in body:
-        row = {ours: pick(ours, theirs, values) for ours, theirs in sources.items()}
-        if full_name:
-            first, _, last = values[full_name].partition(" ")
-            row["lead_first_name"], row["lead_last_name"] = first, last.strip()
-        reason = _not_a_lead(values, row)
-        if reason:
-            row_rejects.append(_reject(path, line, "", _shown(values), reason))
-            continue
-        row["kept_columns"] = json.dumps({name: values[name] for name in kept}) if kept else ""
-        # A lead base written by the inbox says which tool each row came from.
-        row["source_system"] = values.get("source_system") or (source.system if source else "")
-        rows.append({"source_file": path.name, "source_row": line, **row})
-    # Optional columns the file lacks are empty, as in a full export with blank cells.
-    frame = pd.DataFrame(
-        rows,
-        columns=["source_file", "source_row", *MAPPED_COLUMNS, "source_system", "kept_columns"],
-    ).fillna("")
-    frame.insert(frame.columns.get_loc("source_system"), "account_website", frame["account_domain"])
-    frame["account_domain"] = frame["account_website"].map(normalize_domain)
-    leads, identity_rejects = _with_identities(frame)
+    columns, lead_rejects = lead_columns(cells, lines, mapping, path.name)
+    leads, identity_rejects = _with_identities(columns)
     rejected = (
         [_reject(path, row.line, "", row.value, row.reason) for row in table.rejected]
-        + sorted(row_rejects, key=lambda reject: int(reject["source_row"]))
+        + [
+            _reject(path, *rejection)
+            for rejection in sorted(row_rejects + lead_rejects, key=lambda row: row[0])
+        ]
         + identity_rejects
     )
     rejected_frame = pd.DataFrame(rejected, columns=list(REJECTED_COLUMNS))
@@ -128,21 +99,49 @@ def read_lead_file(
     if leads.empty:
         detail = f": {_summary(rejected_frame)}" if not rejected_frame.empty else ""
         raise LeadsFileError(f"{path}: no usable leads{detail}")
-    mapping = {ours: " | ".join(theirs) for ours, theirs in sources.items()}
+    described = {ours: " | ".join(theirs) for ours, theirs in sources.items()}
     if full_name:
-        mapping["lead_first_name"] = mapping["lead_last_name"] = f"{full_name} (split)"
-    for name in kept:
-        mapping[f"kept: {name}"] = name
+        described["lead_first_name"] = described["lead_last_name"] = f"{full_name} (split)"
+    for name in mapping.kept:
+        described[f"kept: {name}"] = name
     return LeadFile(
         leads,
         rejected_frame,
         table.encoding,
         table.delimiter,
-        mapping,
+        described,
         table.describe(),
         header_line,
         source.name if source else "",
     )
+
+
+def _body(
+    table: RawTable, header_index: int, path: Path
+) -> tuple[RawTable, pd.DataFrame, np.ndarray, list[tuple[int, list[str]]], np.ndarray | None]:
+    """The rows under the header: of a plain CSV read in columns by DuckDB, else by the row
+    reader (the table then holds every row)."""
+    columns = columnar_body(table, header_index)
+    if columns is not None:
+        return table, columns.cells, columns.lines, columns.refused, columns.filled
+    table = whole_table(table, path)
+    return (table, *row_body(table, header_index), None)
+
+
+def columnar_body(table: RawTable, header_index: int) -> ColumnBody | None:
+    """The rows under the header as DuckDB reads them, or None when only the row reader
+    reads this file right (an Excel sheet, a cell holding a line break, ...)."""
+    if table.text is None:
+        return None
+    line, fields = table.rows[header_index]
+    return read_body_in_columns(table.text, table.delimiter, line, fields)
+
+
+def row_body(
+    table: RawTable, header_index: int
+) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, list[str]]]]:
+    """The rows under the header as the row reader read them (`table` holds every row)."""
+    return split_rows(table.rows[header_index + 1 :], len(table.rows[header_index][1]))
 
 
 def _locate_header(
@@ -162,46 +161,6 @@ def _locate_header(
     raise first_error
 
 
-def _body(
-    table: RawTable, header_index: int, header: list[str], path: Path
-) -> tuple[list[tuple[int, dict[str, str]]], list[dict[str, object]]]:
-    """The rows under the header as header -> cell; rows of the wrong width and a report's
-    one-cell notes set aside."""
-    width = len(header)
-    rows: list[tuple[int, dict[str, str]]] = []
-    rejected: list[dict[str, object]] = []
-    for line, fields in table.rows[header_index + 1 :]:
-        if len(fields) > width and not any(v.strip() for v in fields[width:]):
-            fields = fields[:width]  # trailing empty fields some exports add
-        filled = [value for value in fields if value.strip()]
-        shown = (table.delimiter or ",").join(fields)[:200]
-        if len(filled) == 1 and width > 2:
-            reason = "a report's title, note or total line: one filled cell"
-            rejected.append(_reject(path, line, "", shown, reason))
-        elif len(fields) != width:
-            reason = f"{len(fields)} fields where the header has {width}"
-            rejected.append(_reject(path, line, "", shown, reason))
-        else:
-            values = dict(zip(header, (clean_cell(value) for value in fields), strict=True))
-            rows.append((line, values))
-    return rows, rejected
-
-
-def _not_a_lead(values: Mapping[str, str], row: Mapping[str, str]) -> str:
-    """Why a row is a report's footer or names nobody; '' for a lead."""
-    first_cell = next((value for value in values.values() if value), "")
-    names = row.get("lead_first_name") or row.get("lead_last_name")
-    if _FOOTER.match(first_cell) and not (names and row.get("lead_job_title")):
-        return f"a report's total or footer line ({first_cell[:40]!r})"
-    if not names and not row.get("lead_job_title"):
-        return "no person: the name and the title are empty"
-    return ""
-
-
-def _shown(values: Mapping[str, str]) -> str:
-    return ",".join(values.values())[:200]
-
-
 def _where(table: RawTable) -> str:
     return table.encoding.removeprefix("Excel ") if table.sheets else "the file"
 
@@ -212,41 +171,44 @@ def _hint(table: RawTable) -> str:
     return f" (sheets: {', '.join(map(repr, table.sheets))}; choose one with --sheet)"
 
 
-def _with_identities(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, object]]]:
-    """`company_key` and `lead_id` for every row; rows without a company, and the same
-    person again, are set aside."""
-    rejected: list[dict[str, object]] = []
-    keys, ids = identities(frame)
-    keep = []
-    first_seen: dict[str, int] = {}
-    for index, (key, identity, line, source) in enumerate(
-        zip(keys, ids, frame["source_row"], frame["source_file"], strict=True)
-    ):
-        if not key:
-            rejected.append(
-                _reject(
-                    source,
-                    line,
-                    "account_name",
-                    frame.at[index, "account_name"],
-                    "no company: account_name is empty and account_domain holds no domain",
-                )
-            )
-        elif identity in first_seen:
-            rejected.append(
-                _reject(
-                    source,
-                    line,
-                    "",
-                    frame.at[index, "lead_job_title"],
-                    f"duplicate of row {first_seen[identity]}: same person, title and company",
-                )
-            )
-        else:
-            first_seen[identity] = line
-            keep.append(index)
-    out = frame.assign(company_key=keys, lead_id=ids).loc[keep].reset_index(drop=True)
-    return out, rejected
+def _with_identities(
+    columns: dict[str, np.ndarray],
+) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """The leads with `account_website` (as written; `account_domain` the bare domain),
+    `company_key` and `lead_id`; rows without a company, and the same person again, are set
+    aside."""
+    website = columns["account_domain"]
+    columns = {**columns, "account_domain": by_distinct(website, normalize_domain)}
+    keys, ids = identities(columns)
+    named = keys != ""
+    repeated = np.zeros(len(keys), dtype=bool)
+    repeated[named] = pd.Series(ids[named]).duplicated().to_numpy()
+    kept = named & ~repeated
+    first_line = dict(zip(ids[kept], columns["source_row"][kept], strict=True))
+    rejected = [
+        _reject(
+            columns["source_file"][at],
+            columns["source_row"][at],
+            "account_name",
+            columns["account_name"][at],
+            "no company: account_name is empty and account_domain holds no domain",
+        )
+        if not named[at]
+        else _reject(
+            columns["source_file"][at],
+            columns["source_row"][at],
+            "",
+            columns["lead_job_title"][at],
+            f"duplicate of row {first_line[ids[at]]}: same person, title and company",
+        )
+        for at in np.flatnonzero(~kept)
+    ]
+    ordered = {name: values[kept] for name, values in columns.items()}
+    before_source = list(ordered).index("source_system")
+    items = list(ordered.items())
+    items.insert(before_source, ("account_website", website[kept]))
+    items += [("company_key", keys[kept]), ("lead_id", ids[kept])]
+    return pd.DataFrame(dict(items)), rejected
 
 
 def _reject(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.leads.companies import company_key
@@ -60,27 +62,44 @@ def identity_text(value: str) -> str:
 
 def lead_id(first_name: str, last_name: str, job_title: str, company: str) -> str:
     """Stable id of a person in a role at a company: the same row in any file gets the same id."""
-    parts = (identity_text(first_name), identity_text(last_name), identity_text(job_title), company)
+    return _hashed(
+        (identity_text(first_name), identity_text(last_name), identity_text(job_title), company)
+    )
+
+
+def _hashed(parts: tuple[str, ...]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def identities(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Each row's `company_key` ('' when it names no company) and `lead_id`."""
-    keys = [
-        company_key(name, domain)
-        for name, domain in zip(frame["account_name"], frame["account_domain"], strict=True)
+def identities(frame: pd.DataFrame | Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `company_key` ('' when it names no company) and `lead_id`; names, titles
+    and companies are normalised once per distinct value (files repeat them)."""
+    name_codes, names = pd.factorize(np.asarray(frame["account_name"]), use_na_sentinel=False)
+    domain_codes, domains = pd.factorize(np.asarray(frame["account_domain"]), use_na_sentinel=False)
+    pairs, pair_codes = np.unique(
+        name_codes.astype(np.int64) * (len(domains) + 1) + domain_codes, return_inverse=True
+    )
+    distinct = [
+        company_key(names[pair // (len(domains) + 1)], domains[pair % (len(domains) + 1)])
+        for pair in pairs
     ]
-    ids = [
-        lead_id(first, last, title, key)
-        for first, last, title, key in zip(
-            frame["lead_first_name"],
-            frame["lead_last_name"],
-            frame["lead_job_title"],
-            keys,
-            strict=True,
-        )
-    ]
+    keys = np.array(distinct, dtype=object)[pair_codes]
+    first, last, title = (
+        by_distinct(frame[column], identity_text)
+        for column in ("lead_first_name", "lead_last_name", "lead_job_title")
+    )
+    ids = np.array(
+        [_hashed(parts) for parts in zip(first, last, title, keys, strict=True)], dtype=object
+    )
     return keys, ids
+
+
+def by_distinct(values: pd.Series, work: Callable[[str], object]) -> np.ndarray:
+    """`work` applied to each value, computed once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    done = np.empty(len(uniques), dtype=object)
+    done[:] = [work(value) for value in uniques]
+    return done[codes]
 
 
 def with_identity(frame: pd.DataFrame) -> pd.DataFrame:

@@ -54,6 +54,8 @@ class RawTable:
     container: str = ""
     # A workbook's sheets, for the message when the chosen one holds no leads.
     sheets: tuple[str, ...] = ()
+    # The decoded text when only the top rows were read (`head`): the rest is read from it.
+    text: str | None = None
 
     def describe(self) -> str:
         inside = f"{self.container}: " if self.container else ""
@@ -62,9 +64,11 @@ class RawTable:
         return f"{inside}encoding {self.encoding}, {DELIMITER_NAMES[self.delimiter]}-separated"
 
 
-def read_table(path: Path, sheet: str | None = None, single_column: bool = False) -> RawTable:
+def read_table(
+    path: Path, sheet: str | None = None, single_column: bool = False, head: int | None = None
+) -> RawTable:
     """`single_column`: a text file without a separator is one column (a plain list), not
-    an error."""
+    an error. `head`: of a text file, only the first rows (the rest with `whole_table`)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError as error:
@@ -83,8 +87,16 @@ def read_table(path: Path, sheet: str | None = None, single_column: bool = False
         raise LeadsFileError(f"{path}: --sheet names a sheet, but this is not an Excel file")
     text, encoding = decode(raw, path)
     delimiter = sniff_delimiter(text, path, single_column)
-    rows, rejected = _csv_rows(text, delimiter, path)
-    return RawTable(rows, rejected, encoding, delimiter, container)
+    rows, rejected = _csv_rows(text, delimiter, path, head)
+    return RawTable(rows, rejected, encoding, delimiter, container, text=text if head else None)
+
+
+def whole_table(table: RawTable, path: Path) -> RawTable:
+    """Every row of a table `read_table` read only the top of."""
+    if table.text is None:
+        return table
+    rows, rejected = _csv_rows(table.text, table.delimiter, path)
+    return replace(table, rows=rows, rejected=rejected, text=None)
 
 
 def decode(raw: bytes, path: Path) -> tuple[str, str]:
@@ -115,7 +127,9 @@ def sniff_delimiter(text: str, path: Path, single_column: bool = False) -> str:
     first_line = text.lstrip()[:1]
     if first_line in ("<", "{", "["):
         raise LeadsFileError(f"{path}: looks like HTML or JSON, not a CSV")
-    first = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    # The first lines only: splitting a whole large file would cost more than the sniff.
+    top = text[:_SAMPLE_CHARS].splitlines()[:_SNIFF_LINES]
+    first = [line for line in top if line.strip()]
     counts = {
         d: max((len(next(csv.reader([line], delimiter=d), [])) for line in first), default=0)
         for d in DELIMITERS
@@ -132,10 +146,14 @@ def sniff_delimiter(text: str, path: Path, single_column: bool = False) -> str:
 
 
 def _csv_rows(
-    text: str, delimiter: str, path: Path
+    text: str, delimiter: str, path: Path, head: int | None = None
 ) -> tuple[list[tuple[int, list[str]]], list[RejectedRow]]:
-    """Every non-blank row with the line it starts on; rows holding a NUL byte (a corrupt
-    row) set aside."""
+    """Every non-blank row (or the first `head`) with the line it starts on; rows holding a
+    NUL byte (a corrupt row) set aside."""
+    if head is not None and len(text) > _SAMPLE_CHARS:
+        top = _top_rows(text[:_SAMPLE_CHARS], delimiter, path, head)
+        if top is not None:
+            return top
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     rejected: list[RejectedRow] = []
@@ -150,11 +168,29 @@ def _csv_rows(
                 rejected.append(RejectedRow(start, shown, "a NUL byte: a corrupt row"))
             else:
                 rows.append((start, fields))
+            if head is not None and len(rows) + len(rejected) >= head:
+                break
     except csv.Error as error:
         raise LeadsFileError(
             f"{path}: line {reader.line_num}: not a readable CSV ({error})"
         ) from error
     return rows, rejected
+
+
+def _top_rows(
+    sample: str, delimiter: str, path: Path, head: int
+) -> tuple[list[tuple[int, list[str]]], list[RejectedRow]] | None:
+    """The first `head` rows when the sample (a large file's start) holds more than that: the
+    sample may cut its last row short, never one before it."""
+    try:
+        rows, rejected = _csv_rows(sample, delimiter, path)
+    except LeadsFileError:
+        return None
+    lines = sorted([line for line, _ in rows] + [row.line for row in rejected])
+    if len(lines) <= head:
+        return None
+    last = lines[head - 1]
+    return [row for row in rows if row[0] <= last], [row for row in rejected if row.line <= last]
 
 
 def _excel_table(raw: bytes, path: Path, sheet: str | None) -> RawTable:

@@ -66,6 +66,11 @@ class ClientConfig(Config):
     export: str = Field(description="Where the client's campaign CSV is written.")
     report: str = Field(description="Where the client's HTML report is written.")
     top_n: int = Field(default=3, ge=1, description="Leads per company in the campaign.")
+    report_max_companies: int = Field(
+        default=5000,
+        ge=1,
+        description="Above this many companies the report lists ranked leads only.",
+    )
     evaluator: str = Field(default="auto", description="rules, groq, or auto (groq with a key).")
     labels: str = Field(default="", description="Expert labels for the quality check (none).")
     keep: list[str] = Field(
@@ -104,6 +109,7 @@ def client_config(settings: Settings) -> ClientConfig:
         export=str(settings.export_path),
         report=str(settings.report_file),
         top_n=settings.top_n,
+        report_max_companies=settings.report_max_companies,
         evaluator=settings.evaluator,
         labels=str(settings.labels_path or ""),
         keep=list(settings.keep_columns),

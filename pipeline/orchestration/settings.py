@@ -32,6 +32,7 @@ ENV_SUPPRESS = "PERSONA_RANKER_SUPPRESS"
 # Other columns of the leads file carried to the campaign file (comma-separated headers).
 ENV_KEEP_COLUMNS = "PERSONA_RANKER_KEEP_COLUMNS"
 ENV_TOP_N = "PERSONA_RANKER_TOP_N"
+ENV_REPORT_MAX_COMPANIES = "PERSONA_RANKER_REPORT_MAX_COMPANIES"
 ENV_EVALUATOR = "PERSONA_RANKER_EVALUATOR"
 ENV_LABELS = "PERSONA_RANKER_LABELS"
 ENV_GROQ_MODEL = "PERSONA_RANKER_GROQ_MODEL"
@@ -86,6 +87,9 @@ class Settings:
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
     top_n: int = 3
+    # Above this many companies the report lists only ranked leads (the rest stay in the
+    # warehouse): a page of every lead of 100,000 companies is too big for a browser.
+    report_max_companies: int = 5000
     evaluator: str = "auto"
     # Fail on any bad row of the leads file instead of setting it aside in rejected_leads.
     strict_input: bool = False
@@ -114,6 +118,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.top_n < 1:
             raise ValueError(f"top N must be at least 1, got {self.top_n}")
+        if self.report_max_companies < 1:
+            raise ValueError(
+                f"the report's company limit must be at least 1, got {self.report_max_companies}"
+            )
         if self.groq_concurrency is not None and self.groq_concurrency < 1:
             raise ValueError(f"Groq concurrency must be at least 1, got {self.groq_concurrency}")
         if self.groq_batch_size < 1:
@@ -167,6 +175,7 @@ class Settings:
                 overrides[field] = Path(environ[variable]).expanduser().resolve()
         for variable, field in (
             (ENV_TOP_N, "top_n"),
+            (ENV_REPORT_MAX_COMPANIES, "report_max_companies"),
             (ENV_GROQ_BATCH_SIZE, "groq_batch_size"),
             (ENV_GROQ_CONCURRENCY, "groq_concurrency"),
         ):

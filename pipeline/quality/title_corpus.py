@@ -58,12 +58,12 @@ def read_titles_as_leads(titles: list[str], persona: Persona) -> list[Reading]:
             "lead_job_title": titles,
         }
     )
-    keys, profiles = title_profiles(enrich_leads(leads, persona), persona, by_meaning=True)
+    codes, _, profiles = title_profiles(enrich_leads(leads, persona), persona, by_meaning=True)
     return [
         (
-            title_level(profiles[key].seniority, profiles[key].tags),
-            "+".join(sorted(profiles[key].departments)),
-            title_status(profiles[key].tags, persona),
+            title_level(profiles[code].seniority, profiles[code].tags),
+            "+".join(sorted(profiles[code].departments)),
+            title_status(profiles[code].tags, persona),
         )
-        for key in keys
+        for code in codes
     ]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from pipeline.leads.companies import is_same_company
 from pipeline.leads.text import normalize_text
 from pipeline.persona.sizing import size_band
 from pipeline.persona.spec import Persona
-from pipeline.persona.titles import parse_title, title_status
+from pipeline.persona.titles import TitleProfile, parse_title, title_status
 
 
 def join_values(values: frozenset[str]) -> str:
@@ -30,32 +32,47 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     Work is done once per distinct employee range and per distinct title: files repeat both.
     """
     leads = raw.reset_index(drop=True)
-    bands = {
-        value: size_band(value, persona.size_bands)
-        for value in leads["account_employee_range"].unique()
-    }
-    profiles = {title: parse_title(title, persona) for title in leads["lead_job_title"].unique()}
     out = leads.copy()
-    out["size_band"] = out["account_employee_range"].map(bands)
-    titles = out["lead_job_title"]
-    out["title_role"] = titles.map({t: p.role_text for t, p in profiles.items()})
-    out["title_seniority"] = titles.map({t: p.seniority for t, p in profiles.items()})
-    out["title_departments"] = titles.map(
-        {t: join_values(p.departments) for t, p in profiles.items()}
+    band_codes, ranges = pd.factorize(leads["account_employee_range"], use_na_sentinel=False)
+    out["size_band"] = _taken(
+        [size_band(value, persona.size_bands) for value in ranges], band_codes
     )
-    out["title_tags"] = titles.map({t: join_values(p.tags) for t, p in profiles.items()})
-    out["title_flags"] = titles.map({t: join_values(p.flags) for t, p in profiles.items()})
-    out["title_employer"] = titles.map({t: p.employer for t, p in profiles.items()})
-    out["title_roles_held"] = titles.map({t: p.roles_held for t, p in profiles.items()})
-    out["title_qualifiers"] = titles.map({t: p.qualifiers for t, p in profiles.items()})
+    title_codes, titles = pd.factorize(leads["lead_job_title"], use_na_sentinel=False)
+    profiles = [parse_title(title, persona) for title in titles]
+    for column, value_of in _PROFILE_COLUMNS.items():
+        out[column] = _taken([value_of(profile) for profile in profiles], title_codes)
     _add_tag(out, _public_administrations(out, persona), persona.public_administration_tag)
     # "Partner at X Capital", "Account Executive at Y": they work at another firm.
     _add_tag(out, _named_firm_is_another(out), persona.other_firm_tag)
-    statuses = {
-        tags: title_status(split_values(tags), persona) for tags in out["title_tags"].unique()
-    }
-    out["title_status"] = out["title_tags"].map(statuses)
+    tag_codes, tag_sets = pd.factorize(out["title_tags"], use_na_sentinel=False)
+    out["title_status"] = _taken(
+        [title_status(split_values(tags), persona) for tags in tag_sets], tag_codes
+    )
     return out
+
+
+# The enriched columns read off each distinct title's profile.
+_PROFILE_COLUMNS: dict[str, Callable[[TitleProfile], object]] = {
+    "title_role": lambda profile: profile.role_text,
+    "title_seniority": lambda profile: profile.seniority,
+    "title_departments": lambda profile: join_values(profile.departments),
+    "title_tags": lambda profile: join_values(profile.tags),
+    "title_flags": lambda profile: join_values(profile.flags),
+    "title_employer": lambda profile: profile.employer,
+    "title_roles_held": lambda profile: profile.roles_held,
+    "title_qualifiers": lambda profile: profile.qualifiers,
+}
+
+
+def _taken(values: list[object], codes: np.ndarray) -> np.ndarray:
+    """Each row's value, from the values of the distinct inputs and each row's input code."""
+    distinct = np.empty(len(values), dtype=object)
+    distinct[:] = values
+    taken = distinct[codes]
+    # Counts stay integers, as the tables store them.
+    if values and all(isinstance(value, int) for value in values):
+        return taken.astype(np.int64)
+    return taken
 
 
 def _add_tag(leads: pd.DataFrame, rows: pd.Series, tag: str) -> None:
@@ -65,12 +82,21 @@ def _add_tag(leads: pd.DataFrame, rows: pd.Series, tag: str) -> None:
 
 
 def _named_firm_is_another(leads: pd.DataFrame) -> pd.Series:
-    """Leads whose title names a firm that is not their company (once per distinct case)."""
+    """Leads whose title names a firm that is not their company (once per distinct case; only
+    titles that name an employer can)."""
+    verdicts = np.zeros(len(leads), dtype=bool)
+    naming = np.flatnonzero((leads["title_employer"] != "").to_numpy())
     cases = list(
-        zip(leads["title_employer"], leads["account_name"], leads["account_domain"], strict=True)
+        zip(
+            leads["title_employer"].to_numpy()[naming],
+            leads["account_name"].to_numpy()[naming],
+            leads["account_domain"].to_numpy()[naming],
+            strict=True,
+        )
     )
-    verdicts = {case: bool(case[0]) and not is_same_company(*case) for case in set(cases)}
-    return pd.Series([verdicts[case] for case in cases], index=leads.index, dtype="bool")
+    distinct = {case: not is_same_company(*case) for case in set(cases)}
+    verdicts[naming] = [distinct[case] for case in cases]
+    return pd.Series(verdicts, index=leads.index)
 
 
 def _public_administrations(leads: pd.DataFrame, persona: Persona) -> pd.Series:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from pipeline.persona.semantic import needs_meaning, read_by_meaning
@@ -76,26 +78,35 @@ def judge_with_rules(
     `by_meaning`, a title the vocabulary could not read is read by the semantic reader first;
     without, it is judged unread (the model's to read).
     """
-    keys, profiles = title_profiles(leads, persona, by_meaning)
-    verdicts = {key: evaluate_title(profile, key[-1], persona) for key, profile in profiles.items()}
-    rows = [verdicts[key] for key in keys]
+    codes, keys, profiles = title_profiles(leads, persona, by_meaning)
+    verdicts = [
+        evaluate_title(profile, key[-1], persona)
+        for key, profile in zip(keys, profiles, strict=True)
+    ]
+
+    def per_lead(attribute: str, dtype: str | None = None) -> np.ndarray:
+        distinct = np.empty(len(verdicts), dtype=object)
+        distinct[:] = [getattr(verdict, attribute) for verdict in verdicts]
+        values = distinct[codes]
+        return values.astype(dtype) if dtype else values
+
     frame = pd.DataFrame(
         {
             "lead_id": leads["lead_id"].to_numpy(),
             "company_key": leads["company_key"].to_numpy(),
-            "relevance_score": pd.array([v.relevance_score for v in rows], dtype="int64"),
-            "is_relevant": pd.array([v.is_relevant for v in rows], dtype="bool"),
-            "reasoning": [v.reasoning for v in rows],
-            "department_fit": pd.array([v.department_fit for v in rows], dtype="int64"),
-            "seniority_fit": pd.array([v.seniority_fit for v in rows], dtype="int64"),
+            "relevance_score": per_lead("relevance_score", "int64"),
+            "is_relevant": per_lead("is_relevant", "bool"),
+            "reasoning": per_lead("reasoning"),
+            "department_fit": per_lead("department_fit", "int64"),
+            "seniority_fit": per_lead("seniority_fit", "int64"),
             "evaluator": evaluator_name,
             "evaluated_at": pd.Timestamp(evaluated_at),
-            "decision_basis": [v.basis for v in rows],
-            "ladder_rung": [v.rung for v in rows],
+            "decision_basis": per_lead("basis"),
+            "ladder_rung": per_lead("rung"),
             "persona_fingerprint": persona.fingerprint,
             "model": "",
             "fallback_reason": "",
-            RUNG_FIT: pd.array([v.fit for v in rows], dtype="int64"),
+            RUNG_FIT: per_lead("fit", "int64"),
         }
     )
     return frame[[*EVALUATION_COLUMNS, RUNG_FIT]]
@@ -103,27 +114,42 @@ def judge_with_rules(
 
 def title_profiles(
     leads: pd.DataFrame, persona: Persona, by_meaning: bool
-) -> tuple[list[tuple[str, ...]], dict[tuple[str, ...], TitleProfile]]:
-    """Each lead's key (its parsed title and size band) and each distinct key's title as the
-    rules read it: from the enriched columns, and by meaning where asked and needed."""
-    keys = list(leads[list(_JUDGED_COLUMNS)].itertuples(index=False, name=None))
-    profiles = {key: _profile_from_columns(*key[:-1]) for key in dict.fromkeys(keys)}
+) -> tuple[np.ndarray, list[tuple[str, ...]], list[TitleProfile]]:
+    """Each lead's key code, the distinct keys (a parsed title and a size band) and each key's
+    title as the rules read it: from the enriched columns, and by meaning where asked and
+    needed."""
+    codes, first = distinct_rows(leads, _JUDGED_COLUMNS)
+    keys = list(leads[list(_JUDGED_COLUMNS)].iloc[first].itertuples(index=False, name=None))
+    profiles = [_profile_from_columns(*key[:-1]) for key in keys]
     if by_meaning:
-        profiles.update(_read_by_meaning(leads, keys, profiles, persona))
-    return keys, profiles
+        # One title per key, its first lead's: the titles of one profile read alike.
+        titles = leads["lead_job_title"].iloc[first].tolist()
+        profiles = _read_by_meaning(titles, profiles, persona)
+    return codes, keys, profiles
+
+
+def distinct_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code (0, 1, ... in order of first appearance) among the distinct value
+    combinations of `columns`, and the position of each code's first row."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * max(len(uniques), 1) + column_codes)
+    _, first = np.unique(codes, return_index=True)
+    return codes, first
 
 
 def _read_by_meaning(
-    leads: pd.DataFrame,
-    keys: list[tuple[str, ...]],
-    profiles: dict[tuple[str, ...], TitleProfile],
-    persona: Persona,
-) -> dict[tuple[str, ...], TitleProfile]:
-    """The unread profiles read by meaning, from the title as written (one title per
-    profile: the titles of one profile read alike)."""
-    written: dict[tuple[str, ...], str] = {}
-    for key, title in zip(keys, leads["lead_job_title"], strict=True):
-        if key not in written and needs_meaning(profiles[key], persona):
-            written[key] = title
-    read = read_by_meaning({title: profiles[key] for key, title in written.items()}, persona)
-    return {key: read[title] for key, title in written.items() if title in read}
+    titles: list[str], profiles: list[TitleProfile], persona: Persona
+) -> list[TitleProfile]:
+    """The profiles with the unread ones read by meaning from their title as written."""
+    unread = {
+        title: profile
+        for title, profile in zip(titles, profiles, strict=True)
+        if needs_meaning(profile, persona)
+    }
+    read = read_by_meaning(unread, persona) if unread else {}
+    return [
+        read.get(title, profile) if title in unread else profile
+        for title, profile in zip(titles, profiles, strict=True)
+    ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.persona.spec import Persona
-from pipeline.ranking.ranked_table import in_rank_order
+from pipeline.ranking.ranked_table import positions_in_rank_order
 from pipeline.ranking.rules import effective_band
 
 # The fit (0-100) of each lead on its rung, as the evaluator judged it: read, then dropped.
@@ -37,16 +37,11 @@ def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Person
     step = step.where(plausible)
     company = frame["company_key"]
     best_step = step.groupby(company).transform("min")
-    bands = (
-        leads["size_band"].reset_index(drop=True).map(lambda band: effective_band(band, persona))
-    )
-    reached_at_size = pd.Series(
-        [
-            pd.notna(at) and band in rungs[int(at)].bands
-            for at, band in zip(step, bands, strict=True)
-        ],
-        dtype="bool",
-    )
+    sizes = leads["size_band"].reset_index(drop=True)
+    bands = sizes.map({band: effective_band(band, persona) for band in sizes.unique()})
+    reached_at_size = pd.Series(False, index=frame.index)
+    for index, rung in enumerate(rungs):
+        reached_at_size |= (step == index) & bands.isin(rung.bands)
     reached = plausible & (reached_at_size | (step == best_step))
 
     low = step.map({index: rung.low_score for index, rung in enumerate(rungs)})
@@ -58,10 +53,9 @@ def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Person
     candidates = frame[reached].assign(relevance_score=climbed[reached].astype("int64"))
     for column in _ORDER_COLUMNS:
         candidates[column] = leads[column].reset_index(drop=True)[reached].to_numpy()
-    ordered = in_rank_order(candidates)
-    position = ordered.groupby("company_key", sort=False).cumcount()
+    position = positions_in_rank_order(candidates)
     admitted = pd.Series(False, index=frame.index)
-    admitted[position.index[position < persona.max_ranked_per_company]] = True
+    admitted[candidates.index[position <= persona.max_ranked_per_company]] = True
 
     below = persona.relevance_threshold - 1
     out = frame

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import duckdb
+import numpy as np
 import pandas as pd
 
 from pipeline.leads.records import CONTACT_COLUMNS, SOURCE_COLUMNS
@@ -92,26 +94,57 @@ _TIE_BREAK_COLUMNS = [
 _TIE_BREAK_ASCENDING = [False, False, False, True, False, True, True, True]
 
 
-def in_rank_order(leads: pd.DataFrame) -> pd.DataFrame:
-    """The leads best first: score, then the tie-breaks.
+def positions_in_rank_order(leads: pd.DataFrame) -> np.ndarray:
+    """Each lead's place (1, 2, ...) among its company's leads, best first: score, then the
+    tie-breaks. A SQL window over the columns it orders by: sorting a million rows of names
+    in pandas takes seconds, DuckDB a fraction of one.
 
-    Expects the tie-break columns (scores, fits, the title's roles and qualifiers, names,
-    lead_id).
+    Expects company_key and the tie-break columns (scores, fits, the title's roles and
+    qualifiers, names, lead_id).
     """
-    return leads.sort_values(_TIE_BREAK_COLUMNS, ascending=_TIE_BREAK_ASCENDING, kind="stable")
+    order = ", ".join(
+        f'"{column}" {"asc" if ascending else "desc"} nulls last'
+        for column, ascending in zip(_TIE_BREAK_COLUMNS, _TIE_BREAK_ASCENDING, strict=True)
+    )
+    found = _by_window(
+        leads[["company_key", *_TIE_BREAK_COLUMNS]],
+        f"row_number() over (partition by company_key order by {order}, row_position)",
+    )
+    return found.astype(np.int64)
 
 
 def rank_leads(leads: pd.DataFrame) -> pd.DataFrame:
-    """Adds `company_rank`: 1..n per company over relevant leads, NULL for irrelevant ones.
+    """Adds `company_rank`: 1..n per company over relevant leads, NULL for irrelevant ones;
+    rows in company, rank, then lead_id order.
 
     Expects one row per lead with company_key, is_relevant and the tie-break
     columns.
     """
-    out = in_rank_order(leads)
-    relevant = out[out["is_relevant"].astype(bool)]
-    ranks = relevant.groupby("company_key", sort=False).cumcount() + 1
-    out["company_rank"] = pd.Series(ranks, dtype="Int64").reindex(out.index)
-    return out.sort_values(["company_key", "company_rank", "lead_id"], na_position="last")
+    # Only relevant leads are ordered: the others get no rank, and are most of a large base.
+    relevant = leads["is_relevant"].astype(bool).to_numpy()
+    ranks = pd.array(np.full(len(leads), pd.NA), dtype="Int64")
+    ranks[relevant] = positions_in_rank_order(leads[relevant])
+    out = leads.assign(company_rank=ranks)
+    places = _by_window(
+        out[["company_key", "company_rank", "lead_id"]],
+        "row_number() over (order by company_key, company_rank nulls last, lead_id, row_position)",
+    )
+    return out.iloc[np.argsort(places)]
+
+
+def _by_window(columns: pd.DataFrame, window: str) -> np.ndarray:
+    """The window expression's value for each row of `columns`, in their order."""
+    if columns.empty:
+        return np.zeros(0, dtype=np.int64)
+    rows = columns.reset_index(drop=True).assign(row_position=np.arange(len(columns)))
+    with duckdb.connect() as connection:
+        connection.register("leads", rows)
+        found = connection.execute(
+            f"select row_position, {window} as value from leads"
+        ).fetchnumpy()
+    values = np.empty(len(rows), dtype=np.int64)
+    values[found["row_position"]] = found["value"]
+    return values
 
 
 def campaign_rows(ranked: pd.DataFrame, top_n: int) -> pd.DataFrame:
@@ -141,11 +174,15 @@ def build_ranked_leads(
     base keeps no ranks.
     """
     # Stored evaluations carry their client, as the enriched leads do.
-    evaluation_columns = [c for c in evaluations.columns if c not in ("company_key", "client")]
-    merged = enriched.merge(
-        evaluations[evaluation_columns], on="lead_id", how="left", validate="one_to_one"
-    )
-    missing = merged[merged["relevance_score"].isna()]
+    evaluation_columns = [
+        c for c in evaluations.columns if c not in ("company_key", "client", "lead_id")
+    ]
+    by_lead = pd.Index(evaluations["lead_id"])
+    if not by_lead.is_unique:
+        raise ValueError("the evaluations hold a lead more than once")
+    # A join by lead_id as positions: a merge of a million rows copies every column twice.
+    found = by_lead.get_indexer(enriched["lead_id"])
+    missing = enriched[found < 0]
     if not missing.empty:
         companies = sorted(missing["company_key"].unique())
         shown = ", ".join(companies[:10]) + (" ..." if len(companies) > 10 else "")
@@ -153,14 +190,15 @@ def build_ranked_leads(
             f"{len(missing)} lead(s) at {len(companies)} compan(ies) have no evaluation "
             f"({shown}); materialize the client's lead_evaluations first"
         )
-    merged = merged.astype(
-        {
-            "relevance_score": "int64",
-            "department_fit": "int64",
-            "seniority_fit": "int64",
-            "is_relevant": "bool",
-        }
-    )
+    judged = evaluations[evaluation_columns].iloc[found].reset_index(drop=True)
+    merged = pd.concat([enriched.reset_index(drop=True), judged], axis=1)
+    for column, kind in (
+        ("relevance_score", "int64"),
+        ("department_fit", "int64"),
+        ("seniority_fit", "int64"),
+        ("is_relevant", "bool"),
+    ):
+        merged[column] = merged[column].astype(kind)
     for column in (*CONTACT_COLUMNS, *SOURCE_COLUMNS):
         if column not in merged:
             merged[column] = ""  # leads read from the expert's labels have none

@@ -28,6 +28,8 @@ LEAD_FIELDS = (
 COMPANY_FIELDS = ("name", "domain", "size_band", "leads", "ranked")
 # The campaign's changes listed at the top; the files beside the report hold them all.
 MAX_CHANGES_SHOWN = 200
+# Above this many companies the page lists ranked leads only (`Settings.report_max_companies`).
+DEFAULT_MAX_COMPANIES = 5000
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,16 @@ class ReportSummary:
 
 
 def render_report(
-    ranked: pd.DataFrame, summary: ReportSummary, changes: CampaignChanges | None = None
+    ranked: pd.DataFrame,
+    summary: ReportSummary,
+    changes: CampaignChanges | None = None,
+    max_companies: int = DEFAULT_MAX_COMPANIES,
 ) -> str:
     """One page: the summary and what changed since the last campaign rendered as HTML (they
     read without a script), the leads as JSON that the inline script renders a page of
-    companies at a time."""
-    data = report_data(ranked, summary)
+    companies at a time. Above `max_companies` companies, the page lists each company's
+    ranked leads only and says where the rest are."""
+    data = report_data(ranked, summary, max_companies)
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     # Inside <script>, "</" could close the element: a title is data, never markup.
     payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
@@ -65,8 +71,14 @@ def render_report(
     )
 
 
-def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, object]:
-    leads = ranked.assign(_name=ranked["account_name"].str.casefold()).sort_values(
+def report_data(
+    ranked: pd.DataFrame, summary: ReportSummary, max_companies: int = DEFAULT_MAX_COMPANIES
+) -> dict[str, object]:
+    by_company = ranked.groupby("company_key", sort=False)
+    counts, ranked_counts = by_company.size(), by_company["company_rank"].count()
+    partial = len(counts) > max_companies
+    listed = ranked[ranked["company_rank"].notna()] if partial else ranked
+    leads = listed.assign(_name=listed["account_name"].str.casefold()).sort_values(
         ["_name", "company_key", "company_rank", "relevance_score"],
         ascending=[True, True, True, False],
         na_position="last",
@@ -74,10 +86,9 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
     )
     companies = leads.drop_duplicates("company_key")[["company_key"]].reset_index(drop=True)
     company_index = {key: number for number, key in enumerate(companies["company_key"])}
-    grouped = leads.groupby("company_key", sort=False)
-    first = grouped[["account_name", "account_domain", "size_band"]].first()
-    counts = grouped.size()
-    ranked_counts = grouped["company_rank"].count()
+    first = leads.groupby("company_key", sort=False)[
+        ["account_name", "account_domain", "size_band"]
+    ].first()
     reasons, reason_index = _distinct(leads["reasoning"])
     evaluators, evaluator_index = _distinct(leads["evaluator"])
     rungs, rung_index = _distinct(leads["ladder_rung"])
@@ -115,15 +126,17 @@ def report_data(ranked: pd.DataFrame, summary: ReportSummary) -> dict[str, objec
         for position, reason in enumerate(leads["suppressed_reason"].fillna(""))
         if reason
     ]
-    mix = leads["evaluator"].value_counts().sort_index()
+    mix = ranked["evaluator"].value_counts().sort_index()
     return {
         "summary": {
             "title": summary.title,
             "generated_at": summary.generated_at,
-            "companies": len(companies),
-            "leads": len(leads),
-            "ranked": int(leads["company_rank"].notna().sum()),
-            "suppressed": len(suppressed),
+            "companies": len(counts),
+            "leads": len(ranked),
+            "ranked": int(ranked["company_rank"].notna().sum()),
+            "suppressed": int((ranked["suppressed_reason"].fillna("") != "").sum()),
+            # What the page lists when it cannot list everything; None when it does.
+            "listed": {"companies": len(companies), "leads": len(leads)} if partial else None,
             "top_n": summary.top_n,
             "evaluator_mix": {str(name): int(count) for name, count in mix.items()},
             "model_calls": summary.model_calls,
@@ -179,7 +192,22 @@ def _summary_html(summary: Mapping[str, object]) -> str:
         f"<div><dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd></div>"
         for name, value in cells
     )
-    return f'<dl class="summary" id="summary">{items}</dl>'
+    return f'<dl class="summary" id="summary">{items}</dl>' + _partial_html(summary)
+
+
+def _partial_html(summary: Mapping[str, object]) -> str:
+    """Where the leads the page leaves out are, when it leaves some out."""
+    listed = summary["listed"]
+    if not listed:
+        return ""
+    assert isinstance(listed, dict)
+    return (
+        '<p class="partial" id="partial">This page lists the '
+        f"{listed['leads']:,} ranked leads of the {listed['companies']:,} companies that "
+        f"have one: a page of all {summary['leads']:,} leads of {summary['companies']:,} "
+        "companies would be too big for a browser. Every lead, ranked or not, is in the "
+        "warehouse's <code>ranked_leads</code> table.</p>"
+    )
 
 
 def _changes_html(changes: CampaignChanges) -> str:
