@@ -12,8 +12,8 @@ import pandas as pd
 
 from pipeline.campaign.changes import CHANGE_COLUMN, CampaignChanges
 
-# Rows are sent as lists, not objects, and repeated texts once: a 100,000-lead report stays a
-# few megabytes. The script reads them by these positions.
+# Rows are sent as lists, not objects, and repeated texts (reasonings, titles, first names)
+# once: a 100,000-lead report stays a few megabytes. The script reads them by these positions.
 LEAD_FIELDS = (
     "company",
     "rank",
@@ -86,12 +86,17 @@ def report_data(
     )
     companies = leads.drop_duplicates("company_key")[["company_key"]].reset_index(drop=True)
     company_index = {key: number for number, key in enumerate(companies["company_key"])}
-    first = leads.groupby("company_key", sort=False)[
-        ["account_name", "account_domain", "size_band"]
-    ].first()
+    keys = companies["company_key"]
+    first = (
+        leads.groupby("company_key", sort=False)[["account_name", "account_domain", "size_band"]]
+        .first()
+        .reindex(keys)
+    )
     reasons, reason_index = _distinct(leads["reasoning"])
     evaluators, evaluator_index = _distinct(leads["evaluator"])
     rungs, rung_index = _distinct(leads["ladder_rung"])
+    titles, title_index = _distinct(leads["lead_job_title"])
+    first_names, first_name_index = _distinct(leads["lead_first_name"])
     suppressions, suppression_index = _distinct(
         leads.loc[leads["suppressed_reason"].fillna("") != "", "suppressed_reason"]
     )
@@ -99,9 +104,9 @@ def report_data(
         [
             company_index[key],
             None if pd.isna(rank) else int(rank),
-            first_name,
+            first_name_index[first_name],
             last_name,
-            title,
+            title_index[title],
             int(score),
             evaluator_index[evaluator],
             reason_index[reasoning],
@@ -145,18 +150,21 @@ def report_data(
         },
         "company_fields": list(COMPANY_FIELDS),
         "companies": [
-            [
-                str(first.at[key, "account_name"]),
-                str(first.at[key, "account_domain"]),
-                str(first.at[key, "size_band"]),
-                int(counts[key]),
-                int(ranked_counts[key]),
-            ]
-            for key in companies["company_key"]
+            [str(name), str(domain), str(band), int(count), int(ranked_count)]
+            for name, domain, band, count, ranked_count in zip(
+                first["account_name"],
+                first["account_domain"],
+                first["size_band"],
+                counts.reindex(keys),
+                ranked_counts.reindex(keys),
+                strict=True,
+            )
         ],
         "lead_fields": list(LEAD_FIELDS),
         "leads": rows,
         "reasons": reasons,
+        "titles": titles,
+        "first_names": first_names,
         "evaluators": evaluators,
         "rungs": rungs,
         "suppressions": suppressions,

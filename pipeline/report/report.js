@@ -15,9 +15,12 @@
 
   const byCompany = data.companies.map(() => []);
   for (const lead of data.leads) byCompany[lead[L.company]].push(lead);
-  const fullName = (lead) => `${lead[L.first_name]} ${lead[L.last_name]}`.trim();
+  // Titles and first names repeat: each is sent once and the leads hold its position.
+  const titleOf = (lead) => data.titles[lead[L.title]];
+  const fullName = (lead) =>
+    `${data.first_names[lead[L.first_name]]} ${lead[L.last_name]}`.trim();
   const haystack = data.leads.map((lead) =>
-    `${fullName(lead)} ${lead[L.title]} ${data.reasons[lead[L.reasoning]]}`.toLowerCase());
+    `${fullName(lead)} ${titleOf(lead)} ${data.reasons[lead[L.reasoning]]}`.toLowerCase());
   const leadIndex = new Map(data.leads.map((lead, index) => [lead, index]));
   const suppressedReason = new Map(data.suppressed.map(([lead, reason]) =>
     [data.leads[lead], data.suppressions[reason]]));
@@ -26,7 +29,7 @@
     switch (column) {
       case "rank": return lead[L.rank] === null ? Infinity : lead[L.rank];
       case "name": return fullName(lead).toLowerCase();
-      case "title": return lead[L.title].toLowerCase();
+      case "title": return titleOf(lead).toLowerCase();
       case "score": return lead[L.score];
       case "evaluator": return data.evaluators[lead[L.evaluator]];
       case "rung": return data.rungs[lead[L.rung]];
@@ -96,7 +99,7 @@
         why.textContent = `not contacted: ${suppressedReason.get(lead)}`;
         row.cells[1].appendChild(why);
       }
-      cell(row, lead[L.title], "title");
+      cell(row, titleOf(lead), "title");
       cell(row, String(lead[L.score]), "score");
       cell(row, data.evaluators[lead[L.evaluator]], "evaluator");
       cell(row, data.rungs[lead[L.rung]], "rung");
