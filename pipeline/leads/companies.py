@@ -91,22 +91,30 @@ def company_name_key(name: str) -> str:
     return " ".join(_name_words(clean_cell(name)))
 
 
-def is_same_company(named: str, account_name: str, account_domain: str) -> bool:
-    """Whether a firm named in a title is the lead's company, by name words, domain stem or
-    initials ("Johnson Controls" is "JCI").
+def firm_words(named: str) -> tuple[str, ...]:
+    """The words that name a firm, as `same_firm` compares them."""
+    return tuple(_name_words(named))
+
+
+def company_words(account_name: str, account_domain: str) -> frozenset[str]:
+    """The company's name words and its domain's stem, as `same_firm` compares them."""
+    stem = normalize_domain(account_domain).split(".")[0]
+    return frozenset(_name_words(account_name)) | ({stem} if stem else frozenset())
+
+
+def same_firm(named_words: tuple[str, ...], words: frozenset[str]) -> bool:
+    """Whether a firm named in a title (`firm_words`) is the lead's company
+    (`company_words`), by name words, domain stem or initials ("Johnson Controls" is "JCI").
 
     Loose on purpose: only a firm sharing no word, stem or initials with the company counts
-    as another firm.
+    as another firm. Words are read once per firm and per company: files repeat both.
     """
-    named_words = _name_words(named)
     if not named_words:
         return True
-    stem = normalize_domain(account_domain).split(".")[0]
-    company_words = set(_name_words(account_name)) | ({stem} if stem else set())
     joined = "".join(sorted(named_words))
     initials = "".join(word[0] for word in named_words)
     return (
-        bool(set(named_words) & company_words)
-        or any(word in joined for word in company_words)
-        or (len(initials) >= 2 and any(word.startswith(initials) for word in company_words))
+        bool(set(named_words) & words)
+        or any(word in joined for word in words)
+        or (len(initials) >= 2 and any(word.startswith(initials) for word in words))
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -100,6 +100,17 @@ def by_distinct(values: pd.Series, work: Callable[[str], object]) -> np.ndarray:
     done = np.empty(len(uniques), dtype=object)
     done[:] = [work(value) for value in uniques]
     return done[codes]
+
+
+def distinct_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code (0, 1, ... in order of first appearance) among the distinct value
+    combinations of `columns`, and the position of each code's first row."""
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * max(len(uniques), 1) + column_codes)
+    _, first = np.unique(codes, return_index=True)
+    return codes, first
 
 
 def with_identity(frame: pd.DataFrame) -> pd.DataFrame:

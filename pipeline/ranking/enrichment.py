@@ -8,7 +8,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from pipeline.leads.companies import is_same_company
+from pipeline.leads.companies import company_words, firm_words, same_firm
+from pipeline.leads.records import distinct_rows
 from pipeline.leads.text import normalize_text
 from pipeline.persona.sizing import size_band
 from pipeline.persona.spec import Persona
@@ -82,20 +83,28 @@ def _add_tag(leads: pd.DataFrame, rows: pd.Series, tag: str) -> None:
 
 
 def _named_firm_is_another(leads: pd.DataFrame) -> pd.Series:
-    """Leads whose title names a firm that is not their company (once per distinct case; only
-    titles that name an employer can)."""
+    """Leads whose title names a firm that is not their company. Only titles that name an
+    employer can; each firm and each company is read once."""
     verdicts = np.zeros(len(leads), dtype=bool)
     naming = np.flatnonzero((leads["title_employer"] != "").to_numpy())
-    cases = list(
-        zip(
-            leads["title_employer"].to_numpy()[naming],
-            leads["account_name"].to_numpy()[naming],
-            leads["account_domain"].to_numpy()[naming],
-            strict=True,
-        )
-    )
-    distinct = {case: not is_same_company(*case) for case in set(cases)}
-    verdicts[naming] = [distinct[case] for case in cases]
+    if len(naming):
+        subset = leads.iloc[naming]
+        firm_codes, firms = pd.factorize(subset["title_employer"])
+        named = [firm_words(firm) for firm in firms]
+        company_codes, first = distinct_rows(subset, ("account_name", "account_domain"))
+        companies = [
+            company_words(name, domain)
+            for name, domain in zip(
+                subset["account_name"].to_numpy()[first],
+                subset["account_domain"].to_numpy()[first],
+                strict=True,
+            )
+        ]
+        cases = {
+            case: not same_firm(named[case[0]], companies[case[1]])
+            for case in set(zip(firm_codes, company_codes, strict=True))
+        }
+        verdicts[naming] = [cases[case] for case in zip(firm_codes, company_codes, strict=True)]
     return pd.Series(verdicts, index=leads.index)
 
 

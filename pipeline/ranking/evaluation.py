@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from pipeline.leads.records import distinct_rows
 from pipeline.persona.semantic import needs_meaning, read_by_meaning
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import TitleProfile
@@ -126,17 +126,6 @@ def title_profiles(
         titles = leads["lead_job_title"].iloc[first].tolist()
         profiles = _read_by_meaning(titles, profiles, persona)
     return codes, keys, profiles
-
-
-def distinct_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's code (0, 1, ... in order of first appearance) among the distinct value
-    combinations of `columns`, and the position of each code's first row."""
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for column in columns:
-        column_codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
-        codes, _ = pd.factorize(codes * max(len(uniques), 1) + column_codes)
-    _, first = np.unique(codes, return_index=True)
-    return codes, first
 
 
 def _read_by_meaning(
