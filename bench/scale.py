@@ -12,7 +12,8 @@ evaluator) in a child process with a fresh warehouse and a fresh Dagster instanc
 from `bench/make_leads.py`: a DuckDB file and the SQLite instance by default; with
 `--postgres`, a new database on that server holds both the Dagster instance (the project's
 dagster.yaml) and the warehouse, and is dropped afterwards. Printed per size: wall seconds of
-the runs, peak RSS of the child, seconds per step (summed over clients), leads per second,
+the runs, peak RSS of the child, seconds per step (summed over clients) and the child's peak
+memory during it, leads per second,
 the Dagster overhead (run wall minus the time inside its steps), and the yardstick: the
 seconds DuckDB takes to read the same files into a table, timed in the same run, and the
 pipeline's wall time as a multiple of it (absolute seconds vary between days on shared
@@ -27,6 +28,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +77,8 @@ def run_child(clients: int, workdir: Path, database: str | None) -> dict[str, ob
     totals: dict[str, float] = {"wall_s": 0.0, "leads": 0, "companies": 0, "ranked": 0}
     totals |= {"report_mb": 0.0, "report_write_s": 0.0}
     steps: dict[str, float] = {}
+    step_peaks: dict[str, int] = {}
+    memory = RssSampler()
     with DagsterInstance.get() as instance:
         job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
         for client in job.partitions_def.get_partition_keys():
@@ -83,8 +87,10 @@ def run_child(clients: int, workdir: Path, database: str | None) -> dict[str, ob
             totals["wall_s"] += time.perf_counter() - started
             if not result.success:
                 raise RuntimeError(f"the run of {client} failed")
-            for step, seconds in step_seconds(instance, result.run_id).items():
-                steps[step] = round(steps.get(step, 0.0) + seconds, 2)
+            for step, (started_at, ended_at) in step_bounds(instance, result.run_id).items():
+                steps[step] = round(steps.get(step, 0.0) + ended_at - started_at, 2)
+                peak = memory.peak_mb(started_at, ended_at)
+                step_peaks[step] = max(step_peaks.get(step, 0), peak)
             ranked = result.output_for_node("ranked_leads")
             report = result.asset_materializations_for_node("campaign_export")[0].metadata
             totals["leads"] += len(ranked)
@@ -96,6 +102,7 @@ def run_child(clients: int, workdir: Path, database: str | None) -> dict[str, ob
         **{key: round(value, 2) for key, value in totals.items()},
         "clients": clients,
         "steps_s": steps,
+        "steps_peak_mb": step_peaks,
         "dagster_overhead_s": round(totals["wall_s"] - sum(steps.values()), 2),
     }
 
@@ -114,9 +121,9 @@ def write_clients_file(clients: int, workdir: Path) -> Path:
     return path
 
 
-def step_seconds(instance: DagsterInstance, run_id: str) -> dict[str, float]:
-    """Seconds inside each step, from the run's step start and end events only (reading every
-    event of a big run back would cost more memory than the run itself)."""
+def step_bounds(instance: DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
+    """When each step started and ended, from the run's step start and end events only
+    (reading every event of a big run back would cost more memory than the run itself)."""
     bounds: dict[str, list[float]] = {}
     for entry in instance.all_logs(
         run_id,
@@ -128,7 +135,25 @@ def step_seconds(instance: DagsterInstance, run_id: str) -> dict[str, float]:
     ):
         if entry.step_key:
             bounds.setdefault(entry.step_key, []).append(entry.timestamp)
-    return {step: round(max(times) - min(times), 2) for step, times in bounds.items()}
+    return {step: (min(times), max(times)) for step, times in bounds.items()}
+
+
+class RssSampler:
+    """This process's resident memory every 0.1 s, to tell each step's peak."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, int]] = []
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        status = Path("/proc/self/status")
+        while True:
+            line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS"))
+            self.samples.append((time.time(), int(line.split()[1]) // 1024))
+            time.sleep(0.1)
+
+    def peak_mb(self, started_at: float, ended_at: float) -> int:
+        return max((mb for at, mb in self.samples if started_at <= at <= ended_at), default=0)
 
 
 def measure(
@@ -220,13 +245,20 @@ def format_table(results: dict[str, dict[str, object]]) -> str:
         growth = last["wall_s"] / before["wall_s"]
         lines.append("")
         lines.append(f"growth {sizes[-2]} -> {sizes[-1]} rows: {growth:.1f}x wall time")
-    # Seconds per step (assets and their checks) for every size.
+    # Seconds and the process's peak memory in each step (assets and their checks), per size.
     steps = list(dict.fromkeys(step for row in results.values() for step in row["steps_s"]))
-    lines += ["", "| step (s) | " + " | ".join(f"{count} rows" for count in sizes) + " |"]
+    lines += [
+        "",
+        "| step: s (peak RSS MB) | " + " | ".join(f"{count} rows" for count in sizes) + " |",
+    ]
     lines.append("|---|" + "---:|" * len(sizes))
     for step in steps:
-        seconds = (str(results[count]["steps_s"].get(step, "")) for count in sizes)
-        lines.append(f"| {step} | " + " | ".join(seconds) + " |")
+        cells = (
+            f"{results[count]['steps_s'].get(step, '')} "
+            f"({results[count]['steps_peak_mb'].get(step, '')})"
+            for count in sizes
+        )
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
