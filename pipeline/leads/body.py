@@ -31,6 +31,7 @@ _FOOTER = re.compile(
     re.IGNORECASE,
 )
 _SHOWN_CHARS = 200
+_NOTE = "a report's title, note or total line: one filled cell"
 
 # A rejected row as the reader reports it: (line, column, value, reason).
 Rejection = tuple[int, str, str, str]
@@ -104,9 +105,6 @@ def body_rows(
         order = np.argsort(lines, kind="stable")
         cells, lines = cells.iloc[order], lines[order]
     return cells.reset_index(drop=True), lines, rejected
-
-
-_NOTE = "a report's title, note or total line: one filled cell"
 
 
 # The columns of a file's leads, as `lead_columns` gives them.

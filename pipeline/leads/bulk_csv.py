@@ -53,7 +53,7 @@ def read_body_in_columns(
         return None  # the header spans lines
     width = len(header)
     body_start = int(starts[header_line]) if header_line < len(starts) else len(data)
-    # Line numbers of the body's non-empty lines, 1-based, and where each starts.
+    # The body's non-empty lines, by index into `starts` (a line number less one).
     candidates = np.flatnonzero(ends[header_line:] > starts[header_line:]) + header_line
     with tempfile.TemporaryDirectory(prefix="persona-ranker-csv-") as folder:
         body_path = Path(folder) / "body.csv"
