@@ -351,12 +351,7 @@ def _run_client(
 ) -> int:
     own = client.settings
     try:
-        # Every input is read before anything is recorded: a bad file stops here.
-        load_persona(own.persona_path)
-        config = client_config(own)
-        leads = config.read_leads().leads
-        config.read_suppression()
-        scope = companies_named(leads, list(companies)) if companies else []
+        scope = _checked_inputs(own, companies)
     except (LeadsFileError, PersonaError, ValueError, OSError) as error:
         print(f"error: client {client.name}: {error}", file=sys.stderr)
         return 2
@@ -387,6 +382,17 @@ def _run_client(
         )
     )
     return 0
+
+
+def _checked_inputs(own: Settings, companies: Sequence[str]) -> list[str]:
+    """Every input read before anything is recorded, so a bad file stops here; the company
+    keys `companies` names. The leads read here are let go before the run reads them again:
+    a large file would otherwise be held twice."""
+    load_persona(own.persona_path)
+    config = client_config(own)
+    leads = config.read_leads().leads
+    config.read_suppression()
+    return companies_named(leads, list(companies)) if companies else []
 
 
 def _rank(
