@@ -379,6 +379,7 @@ def _run_client(
             Warehouse(settings.warehouse_location, settings.warehouse_schema).label(),
             own.report_file,
             _changes_line(result),
+            own.report_max_companies,
         )
     )
     return 0

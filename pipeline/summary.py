@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.report.html import DEFAULT_MAX_COMPANIES
+
 
 def format_summary(
     ranked: pd.DataFrame,
@@ -15,33 +17,30 @@ def format_summary(
     warehouse: str,
     report_path: Path | None = None,
     changes: str = "",
+    max_companies: int = DEFAULT_MAX_COMPANIES,
 ) -> str:
-    """`changes`: what the campaign gained and lost since the last one, as a line."""
-    lines: list[str] = []
+    """`changes`: what the campaign gained and lost since the last one, as a line. Each
+    company's campaign leads are listed up to `max_companies` companies; beyond, a terminal
+    of them helps nobody and the report and campaign file hold them."""
     evaluators = ", ".join(sorted(ranked["evaluator"].unique()))
-    ranked_count = int(ranked["company_rank"].notna().sum())
-    lines.append(
-        f"Ranked {ranked_count} of {len(ranked)} leads at {ranked['company_key'].nunique()} "
-        f"companies (evaluator: {evaluators}); {len(campaign)} in the campaign."
+    companies = ranked.groupby("company_key", sort=True).agg(
+        account_name=("account_name", "first"),
+        size_band=("size_band", "first"),
+        leads=("company_key", "size"),
+        ranked=("company_rank", "count"),
     )
-    by_company = dict(tuple(campaign.groupby("company_key", sort=False)))
-    for company_key, leads in ranked.groupby("company_key", sort=True):
-        first = leads.iloc[0]
-        chosen = by_company.get(company_key, campaign.iloc[0:0])
-        relevant = int(leads["company_rank"].notna().sum())
-        lines.append("")
-        lines.append(
-            f"{first['account_name']} ({company_key}, {first['size_band']}): "
-            f"{relevant} of {len(leads)} leads ranked"
-        )
-        if chosen.empty:
-            lines.append("   nobody worth contacting")
-        for row in chosen.itertuples(index=False):
-            name = f"{row.lead_first_name} {row.lead_last_name}".strip()
-            lines.append(
-                f"  {row.company_rank:>2}. {name}: {row.lead_job_title.strip()} "
-                f"[{row.relevance_score}]"
-            )
+    lines = [
+        f"Ranked {int(companies['ranked'].sum())} of {len(ranked)} leads at {len(companies)} "
+        f"companies (evaluator: {evaluators}); {len(campaign)} in the campaign."
+    ]
+    if len(companies) > max_companies:
+        lines += [
+            "",
+            f"Each company's campaign leads are in the campaign file and the report (listed "
+            f"here up to {max_companies:,} companies).",
+        ]
+    else:
+        lines += _company_lines(companies, campaign)
     lines.append("")
     lines.append(f"Campaign file: {export_path} ({len(campaign)} rows)")
     if changes:
@@ -50,6 +49,34 @@ def format_summary(
         lines.append(f"Report: {report_path}")
     lines.append(f"Warehouse: {warehouse}")
     return "\n".join(lines)
+
+
+def _company_lines(companies: pd.DataFrame, campaign: pd.DataFrame) -> list[str]:
+    """Each company (name, key, size band, ranked of all) and its campaign leads."""
+    chosen: dict[str, list[str]] = {}
+    for key, rank, first, last, title, score in zip(
+        campaign["company_key"],
+        campaign["company_rank"],
+        campaign["lead_first_name"],
+        campaign["lead_last_name"],
+        campaign["lead_job_title"],
+        campaign["relevance_score"],
+        strict=True,
+    ):
+        name = f"{first} {last}".strip()
+        chosen.setdefault(key, []).append(f"  {rank:>2}. {name}: {title.strip()} [{score}]")
+    lines: list[str] = []
+    for key, name, band, leads, ranked in zip(
+        companies.index,
+        companies["account_name"],
+        companies["size_band"],
+        companies["leads"],
+        companies["ranked"],
+        strict=True,
+    ):
+        lines += ["", f"{name} ({key}, {band}): {ranked} of {leads} leads ranked"]
+        lines += chosen.get(key, ["   nobody worth contacting"])
+    return lines
 
 
 def format_usage(usage: Mapping[str, object]) -> str:
