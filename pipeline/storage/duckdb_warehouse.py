@@ -20,10 +20,15 @@ from pipeline.storage.layout_migration import (
     older_partitioning_message,
     written_under_older_partitioning,
 )
+from pipeline.storage.same_process import SameProcessDbIOManager
 from pipeline.storage.transactions import committing
 from pipeline.storage.views import view_statements
 
 _LOCK_RETRIES = 12
+# DuckDB's buffers while a step writes its table: by default DuckDB keeps up to 80 % of RAM,
+# and writing a million-row table held 460 MB more in the step's process; with this limit it
+# spills instead, as fast (3.9 s against 4.3 s for 1M rows x 39 columns), 30 MB more.
+_WRITE_MEMORY_LIMIT = "256MB"
 
 
 class _AtomicDuckDbClient(DuckDbClient):
@@ -54,6 +59,8 @@ class _AtomicDuckDbClient(DuckDbClient):
     @contextmanager
     def connect(context: OutputContext | InputContext, table_slice: TableSlice) -> Iterator[Any]:
         config = {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}
+        if isinstance(context, OutputContext):
+            config = {"memory_limit": _WRITE_MEMORY_LIMIT, **config}
         with transaction(context.resource_config["database"], config) as connection:
             yield connection
 
@@ -157,7 +164,7 @@ class AtomicDuckDBPandasIOManager(DuckDBPandasIOManager):
         return [_SchemaEvolvingPandasTypeHandler()]
 
     def create_io_manager(self, context: Any) -> DbIOManager:
-        return DbIOManager(
+        return SameProcessDbIOManager(
             db_client=_AtomicDuckDbClient(),
             database=self.database,
             schema=self.schema_,

@@ -37,6 +37,7 @@ from pipeline.storage.layout_migration import (
     written_under_older_partitioning,
 )
 from pipeline.storage.reader_access import row_security_applies, secure_new_relations
+from pipeline.storage.same_process import SameProcessDbIOManager
 from pipeline.storage.transactions import committing
 from pipeline.storage.views import view_statements
 
@@ -377,7 +378,7 @@ class PostgresPandasIOManager(ConfigurableIOManagerFactory):
     schema_: str = Field(default="public", alias="schema", description="Schema of the tables.")
 
     def create_io_manager(self, context: Any) -> DbIOManager:
-        return DbIOManager(
+        return SameProcessDbIOManager(
             db_client=PostgresClient(self.url),
             database=urlsplit(self.url).path.lstrip("/") or "postgres",
             schema=self.schema_,
