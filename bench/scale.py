@@ -153,7 +153,11 @@ class RssSampler:
             time.sleep(0.1)
 
     def peak_mb(self, started_at: float, ended_at: float) -> int:
-        return max((mb for at, mb in self.samples if started_at <= at <= ended_at), default=0)
+        """The most seen from the sample before the step started to its end (a step shorter
+        than the interval still gets the sample taken while it ran, or just before)."""
+        before = [mb for at, mb in self.samples if at <= started_at][-1:]
+        during = [mb for at, mb in self.samples if started_at < at <= ended_at]
+        return max(before + during, default=0)
 
 
 def measure(
