@@ -14,7 +14,7 @@ line, column, value and reason; with `strict=True` any such row fails the read i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +84,9 @@ def read_lead_file(
     if cells.empty and not row_rejects:
         raise LeadsFileError(f"{path}: {_where(table)} holds a header but no leads{_hint(table)}")
     columns, lead_rejects = lead_columns(cells, lines, mapping, path.name)
+    # The file's raw cells are the most this function holds, and identities no longer need
+    # them: let go before the lead table is built.
+    del cells
     leads, identity_rejects = _with_identities(columns)
     rejected = (
         [_reject(path, row.line, "", row.value, row.reason) for row in table.rejected]
@@ -123,7 +126,14 @@ def _body(
     reader (the table then holds every row)."""
     columns = columnar_body(table, header_index)
     if columns is not None:
-        return table, columns.cells, columns.lines, columns.refused, columns.filled
+        # The decoded file is no longer needed once its rows are columns.
+        return (
+            replace(table, text=None),
+            columns.cells,
+            columns.lines,
+            columns.refused,
+            columns.filled,
+        )
     table = whole_table(table, path)
     return (table, *row_body(table, header_index), None)
 
