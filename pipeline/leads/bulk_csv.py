@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -19,10 +20,6 @@ import numpy as np
 import pandas as pd
 
 _NEWLINE, _RETURN = 10, 13
-# A character Python's str.strip() keeps, as an RE2 class: a cell without one is blank.
-_NOT_SPACE = (
-    "[^" + "".join(f"\\x{{{point:x}}}" for point in range(0x110000) if chr(point).isspace()) + "]"
-)
 
 
 @dataclass(frozen=True)
@@ -107,12 +104,20 @@ def _duckdb_read(path: Path, delimiter: str, width: int) -> tuple[pd.DataFrame, 
             "quote = '\"', escape = '\"', header = false, auto_detect = false, "
             f"columns = {{{columns}}}, strict_mode = true, null_padding = false, "
             "store_rejects = true)",
-            {"path": str(path), "delimiter": delimiter, "not_space": _NOT_SPACE},
+            {"path": str(path), "delimiter": delimiter, "not_space": _not_space()},
         ).df()
         refused = connection.execute(
             "select distinct line_byte_position, csv_line from reject_errors order by 1"
         ).df()
     return cells.fillna(""), refused
+
+
+@cache
+def _not_space() -> str:
+    """A character Python's str.strip() keeps, as an RE2 class: a cell without one is blank.
+    Made on first use, not at import: it walks every code point."""
+    spaces = (point for point in range(0x110000) if chr(point).isspace())
+    return "[^" + "".join(f"\\x{{{point:x}}}" for point in spaces) + "]"
 
 
 def _lines_of(

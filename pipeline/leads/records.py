@@ -74,16 +74,11 @@ def _hashed(parts: tuple[str, ...]) -> str:
 def identities(frame: pd.DataFrame | Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each row's `company_key` ('' when it names no company) and `lead_id`; names, titles
     and companies are normalised once per distinct value (files repeat them)."""
-    name_codes, names = pd.factorize(np.asarray(frame["account_name"]), use_na_sentinel=False)
-    domain_codes, domains = pd.factorize(np.asarray(frame["account_domain"]), use_na_sentinel=False)
-    pairs, pair_codes = np.unique(
-        name_codes.astype(np.int64) * (len(domains) + 1) + domain_codes, return_inverse=True
+    pair_codes, first = distinct_rows(frame, ("account_name", "account_domain"))
+    names, domains = (
+        np.asarray(frame[column])[first] for column in ("account_name", "account_domain")
     )
-    distinct = [
-        company_key(names[pair // (len(domains) + 1)], domains[pair % (len(domains) + 1)])
-        for pair in pairs
-    ]
-    keys = np.array(distinct, dtype=object)[pair_codes]
+    keys = spread([company_key(*pair) for pair in zip(names, domains, strict=True)], pair_codes)
     first, last, title = (
         by_distinct(frame[column], identity_text)
         for column in ("lead_first_name", "lead_last_name", "lead_job_title")
@@ -97,15 +92,22 @@ def identities(frame: pd.DataFrame | Mapping[str, np.ndarray]) -> tuple[np.ndarr
 def by_distinct(values: pd.Series, work: Callable[[str], object]) -> np.ndarray:
     """`work` applied to each value, computed once per distinct value."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    done = np.empty(len(uniques), dtype=object)
-    done[:] = [work(value) for value in uniques]
-    return done[codes]
+    return spread([work(value) for value in uniques], codes)
 
 
-def distinct_rows(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def spread(values: Sequence[object], codes: np.ndarray) -> np.ndarray:
+    """Each row's value: `values` holds one per distinct input, `codes` each row's input."""
+    distinct = np.empty(len(values), dtype=object)
+    distinct[:] = values
+    return distinct[codes]
+
+
+def distinct_rows(
+    frame: pd.DataFrame | Mapping[str, np.ndarray], columns: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's code (0, 1, ... in order of first appearance) among the distinct value
     combinations of `columns`, and the position of each code's first row."""
-    codes = np.zeros(len(frame), dtype=np.int64)
+    codes = np.zeros(len(frame[columns[0]]), dtype=np.int64)
     for column in columns:
         column_codes, uniques = pd.factorize(frame[column], use_na_sentinel=False)
         codes, _ = pd.factorize(codes * max(len(uniques), 1) + column_codes)

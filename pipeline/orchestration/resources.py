@@ -43,6 +43,7 @@ from pipeline.orchestration.settings import (
 from pipeline.persona.reader import load_persona
 from pipeline.persona.spec import Persona
 from pipeline.ranking.evaluation import evaluate_with_rules
+from pipeline.report.html import DEFAULT_MAX_COMPANIES
 from pipeline.storage.stores import Warehouse, is_postgres_url
 
 _LOG = get_dagster_logger("persona_ranker")
@@ -67,7 +68,7 @@ class ClientConfig(Config):
     report: str = Field(description="Where the client's HTML report is written.")
     top_n: int = Field(default=3, ge=1, description="Leads per company in the campaign.")
     report_max_companies: int = Field(
-        default=5000,
+        default=DEFAULT_MAX_COMPANIES,
         ge=1,
         description="Above this many companies the report lists ranked leads only.",
     )

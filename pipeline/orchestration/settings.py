@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.campaign.formats import check_export_format
+from pipeline.report.html import DEFAULT_MAX_COMPANIES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
@@ -89,7 +90,7 @@ class Settings:
     top_n: int = 3
     # Above this many companies the report lists only ranked leads (the rest stay in the
     # warehouse): a page of every lead of 100,000 companies is too big for a browser.
-    report_max_companies: int = 5000
+    report_max_companies: int = DEFAULT_MAX_COMPANIES
     evaluator: str = "auto"
     # Fail on any bad row of the leads file instead of setting it aside in rejected_leads.
     strict_input: bool = False

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.leads.companies import company_words, firm_words, same_firm
-from pipeline.leads.records import distinct_rows
+from pipeline.leads.records import distinct_rows, spread
 from pipeline.leads.text import normalize_text
 from pipeline.persona.sizing import size_band
 from pipeline.persona.spec import Persona
@@ -35,18 +35,19 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     leads = raw.reset_index(drop=True)
     out = leads.copy()
     band_codes, ranges = pd.factorize(leads["account_employee_range"], use_na_sentinel=False)
-    out["size_band"] = _taken(
+    out["size_band"] = spread(
         [size_band(value, persona.size_bands) for value in ranges], band_codes
     )
     title_codes, titles = pd.factorize(leads["lead_job_title"], use_na_sentinel=False)
     profiles = [parse_title(title, persona) for title in titles]
     for column, value_of in _PROFILE_COLUMNS.items():
-        out[column] = _taken([value_of(profile) for profile in profiles], title_codes)
+        values = spread([value_of(profile) for profile in profiles], title_codes)
+        out[column] = values.astype(np.int64) if column in _COUNT_COLUMNS else values
     _add_tag(out, _public_administrations(out, persona), persona.public_administration_tag)
     # "Partner at X Capital", "Account Executive at Y": they work at another firm.
     _add_tag(out, _named_firm_is_another(out), persona.other_firm_tag)
     tag_codes, tag_sets = pd.factorize(out["title_tags"], use_na_sentinel=False)
-    out["title_status"] = _taken(
+    out["title_status"] = spread(
         [title_status(split_values(tags), persona) for tags in tag_sets], tag_codes
     )
     return out
@@ -63,17 +64,8 @@ _PROFILE_COLUMNS: dict[str, Callable[[TitleProfile], object]] = {
     "title_roles_held": lambda profile: profile.roles_held,
     "title_qualifiers": lambda profile: profile.qualifiers,
 }
-
-
-def _taken(values: list[object], codes: np.ndarray) -> np.ndarray:
-    """Each row's value, from the values of the distinct inputs and each row's input code."""
-    distinct = np.empty(len(values), dtype=object)
-    distinct[:] = values
-    taken = distinct[codes]
-    # Counts stay integers, as the tables store them.
-    if values and all(isinstance(value, int) for value in values):
-        return taken.astype(np.int64)
-    return taken
+# Counts, stored as integers.
+_COUNT_COLUMNS = frozenset({"title_roles_held", "title_qualifiers"})
 
 
 def _add_tag(leads: pd.DataFrame, rows: pd.Series, tag: str) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from pipeline.leads.records import distinct_rows
+from pipeline.leads.records import distinct_rows, spread
 from pipeline.persona.semantic import needs_meaning, read_by_meaning
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import TitleProfile
@@ -85,9 +85,7 @@ def judge_with_rules(
     ]
 
     def per_lead(attribute: str, dtype: str | None = None) -> np.ndarray:
-        distinct = np.empty(len(verdicts), dtype=object)
-        distinct[:] = [getattr(verdict, attribute) for verdict in verdicts]
-        values = distinct[codes]
+        values = spread([getattr(verdict, attribute) for verdict in verdicts], codes)
         return values.astype(dtype) if dtype else values
 
     frame = pd.DataFrame(
