@@ -6,20 +6,16 @@ from collections.abc import Mapping
 
 from dagster import (
     AssetKey,
-    DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     JobDefinition,
     RunRequest,
-    RunStatusSensorContext,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    run_failure_sensor,
-    run_status_sensor,
     schedule,
     sensor,
 )
@@ -36,9 +32,8 @@ from pipeline.orchestration.inbox import (
     write_lead_base,
 )
 from pipeline.orchestration.resources import GroqEvaluator, LeadEvaluator
-from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
+from pipeline.orchestration.run_history import TRIGGER_TAG
 from pipeline.orchestration.settings import Settings
-from pipeline.storage.stores import Warehouse
 
 LEAD_EVALUATIONS = AssetKey("lead_evaluations")
 # Run config of a run whose model leads go to Groq's Batch API.
@@ -239,30 +234,3 @@ def build_batch_sensor(clients: Mapping[str, Client], job: JobDefinition) -> Sen
         return SensorResult(run_requests=requests)
 
     return groq_batches
-
-
-def build_run_stats_sensors(settings: Settings, job: JobDefinition) -> list[SensorDefinition]:
-    """Runs launched by the daemon or the UI land in `run_stats` when they finish (the CLI
-    records its own runs)."""
-    warehouse = Warehouse(settings.warehouse_location, settings.warehouse_schema)
-
-    @run_status_sensor(
-        name="record_successful_runs",
-        run_status=DagsterRunStatus.SUCCESS,
-        monitored_jobs=[job],
-        default_status=DefaultSensorStatus.STOPPED,
-        description="Adds every successful ranking run to the run_stats table.",
-    )
-    def record_successful_runs(context: RunStatusSensorContext) -> None:
-        record_run(context.instance, context.dagster_run.run_id, warehouse)
-
-    @run_failure_sensor(
-        name="record_failed_runs",
-        monitored_jobs=[job],
-        default_status=DefaultSensorStatus.STOPPED,
-        description="Adds every failed ranking run to the run_stats table.",
-    )
-    def record_failed_runs(context: RunStatusSensorContext) -> None:
-        record_run(context.instance, context.dagster_run.run_id, warehouse)
-
-    return [record_successful_runs, record_failed_runs]

@@ -88,9 +88,11 @@ def run_child(clients: int, workdir: Path, database: str | None) -> dict[str, ob
             if not result.success:
                 raise RuntimeError(f"the run of {client} failed")
             for step, (started_at, ended_at) in step_bounds(instance, result.run_id).items():
-                steps[step] = round(steps.get(step, 0.0) + ended_at - started_at, 2)
+                # A graph asset's steps (plan, judge, collect) count as their asset's.
+                asset = step.split(".")[0]
+                steps[asset] = round(steps.get(asset, 0.0) + ended_at - started_at, 2)
                 peak = memory.peak_mb(started_at, ended_at)
-                step_peaks[step] = max(step_peaks.get(step, 0), peak)
+                step_peaks[asset] = max(step_peaks.get(asset, 0), peak)
             ranked = result.output_for_node("ranked_leads")
             report = result.asset_materializations_for_node("campaign_export")[0].metadata
             totals["leads"] += len(ranked)

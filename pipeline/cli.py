@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import groq
 import psycopg2
-from dagster import (
-    DagsterEventType,
-    DagsterInstance,
-    Definitions,
-    ExecuteInProcessResult,
-    JobDefinition,
-)
+from dagster import DagsterInstance, Definitions
 
+from assets.evaluation import GROQ_POOL
 from pipeline.campaign.formats import EXPORT_FORMATS
-from pipeline.definitions import RANK_LEADS_JOB, build_definitions
+from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import FAULTS, MockGroq, MockSettings
 from pipeline.leads.records import LeadsFileError, companies_named
 from pipeline.llm.batches import BatchSubmitFailed, GroqBatches
@@ -39,13 +35,16 @@ from pipeline.orchestration.clients import (
     choose_clients,
     load_clients,
 )
+from pipeline.orchestration.executors import CELERY_EXTRA, EXECUTOR_CHOICES
 from pipeline.orchestration.instance import (
     ensure_dagster_home,
+    ensure_pool,
     project_instance,
     release_abandoned_runs,
 )
+from pipeline.orchestration.launch import RunOutcome, launch
 from pipeline.orchestration.resources import GroqEvaluator, client_config, resolved_batches
-from pipeline.orchestration.run_history import TRIGGER_TAG, record_run
+from pipeline.orchestration.run_history import record_run
 from pipeline.orchestration.settings import (
     ENV_DATABASE_URL,
     ENV_READER_PASSWORD,
@@ -61,12 +60,17 @@ from pipeline.quality.calibration import leave_one_company_out
 from pipeline.quality.labels import LabelsFileError, labels_as_leads_file, read_expert_labels
 from pipeline.quality.metrics import judge, score_ranking
 from pipeline.quality.report import format_quality
+from pipeline.storage.postgres_warehouse import redact
 from pipeline.storage.reader_access import ReaderAccessError, grant_reader, revoke_reader
 from pipeline.storage.stores import Warehouse, WarehouseUnreachable, is_postgres_url
-from pipeline.summary import format_summary, format_usage
+from pipeline.summary import (
+    SUMMARY_CAMPAIGN_COLUMNS,
+    SUMMARY_RANKED_COLUMNS,
+    format_summary,
+    format_usage,
+)
 from pipeline.terminal_progress import ProgressBar
 
-_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 _MOST_BATCH_ROUNDS = 5
 
 
@@ -121,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--evaluator", choices=EVALUATOR_CHOICES, help="default auto")
     run.add_argument(
+        "--executor",
+        choices=EXECUTOR_CHOICES,
+        help="where the steps run: this process (in_process, the default), a process per step "
+        "(multiprocess), or `persona-ranker workers` anywhere (celery)",
+    )
+    run.add_argument(
         "--strict",
         action="store_true",
         help="fail on any bad row instead of setting it aside in rejected_leads",
@@ -165,6 +175,16 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--warehouse", help="DuckDB file or postgresql:// URL (default: env)")
     listing.add_argument("--cancel", metavar="BATCH_ID", help="ask Groq to cancel this batch")
     commands.add_parser("dev", help="open the Dagster UI on the same definitions")
+    workers = commands.add_parser(
+        "workers",
+        help="serve the celery executor's steps on this machine (PERSONA_RANKER_CELERY_BROKER)",
+    )
+    workers.add_argument(
+        "--concurrency", type=int, default=1, help="steps this machine runs at once (1)"
+    )
+    workers.add_argument(
+        "--name", help="the worker's name in the runs' events (default: persona-ranker-PID@host)"
+    )
     for name, verb in (("grant-reader", "let"), ("revoke-reader", "stop")):
         access = commands.add_parser(
             name, help=f"{verb} a PostgreSQL role read one client's rows (row-level security)"
@@ -269,6 +289,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["labels_path"] = args.labels.expanduser().resolve()
     if getattr(args, "evaluator", None) is not None:
         overrides["evaluator"] = args.evaluator
+    if getattr(args, "executor", None) is not None:
+        overrides["executor"] = args.executor
     if getattr(args, "strict", False):
         overrides["strict_input"] = True
     if getattr(args, "sheet", None):
@@ -318,9 +340,7 @@ def run(
     chosen = choose_clients(clients, list(names), every)
     if companies and len(chosen) > 1:
         raise ClientsFileError("--company names companies of one client: choose one --client")
-    # One graph for every client's run.
     definitions = build_definitions(settings, clients)
-    job = definitions.resolve_job_def(RANK_LEADS_JOB)
     if batch and not isinstance(definitions.resources["evaluator"], GroqEvaluator):
         raise ValueError(
             "--batch sends the model's leads to Groq's Batch API: it needs GROQ_API_KEY and "
@@ -328,7 +348,7 @@ def run(
         )
     batching = BatchRequest(definitions, wait) if batch else None
     codes = {
-        client.name: _run_client(settings, job, len(clients) > 1, client, companies, batching)
+        client.name: _run_client(settings, clients, client, companies, batching)
         for client in chosen
     }
     failed = [name for name, code in codes.items() if code]
@@ -343,8 +363,7 @@ def run(
 
 def _run_client(
     settings: Settings,
-    job: JobDefinition,
-    several: bool,
+    clients: Mapping[str, Client],
     client: Client,
     companies: Sequence[str],
     batching: BatchRequest | None = None,
@@ -356,27 +375,29 @@ def _run_client(
         print(f"error: client {client.name}: {error}", file=sys.stderr)
         return 2
     # A stopped database fails here, before a run is recorded: the previous tables stay.
-    Warehouse(settings.warehouse_location, settings.warehouse_schema).check()
-    result = _rank(settings, job, project_instance(), client.name, "cli", scope, batching)
+    warehouse = Warehouse(settings.warehouse_location, settings.warehouse_schema)
+    warehouse.check()
+    batch = batching is not None
+    result = _rank(settings, clients, project_instance(), client.name, "cli", scope, batch)
     if batching is not None:
-        result = _finish_batches(settings, job, batching, client.name, scope, result)
+        result = _finish_batches(settings, clients, batching, client.name, scope, result)
     if result is None:
         return 1
-    if not result.asset_materializations_for_node("lead_evaluations"):
+    if not result.materializations("lead_evaluations"):
         # Submitted, not waited for: the previous ranking stands until the batch is in.
         return 0
     print()
-    if several:
+    if len(clients) > 1:
         print(f"Client {client.name}")
     usage = _model_usage(result)
     if usage:
         print(format_usage(usage))
     print(
         format_summary(
-            result.output_for_node("ranked_leads"),
-            result.output_for_node("campaign_export"),
+            warehouse.client_rows("ranked_leads", client.name, SUMMARY_RANKED_COLUMNS),
+            warehouse.client_rows("campaign_export", client.name, SUMMARY_CAMPAIGN_COLUMNS),
             own.export_path,
-            Warehouse(settings.warehouse_location, settings.warehouse_schema).label(),
+            warehouse.label(),
             own.report_file,
             _changes_line(result),
             own.report_max_companies,
@@ -398,56 +419,45 @@ def _checked_inputs(own: Settings, companies: Sequence[str]) -> list[str]:
 
 def _rank(
     settings: Settings,
-    job: JobDefinition,
+    clients: Mapping[str, Client],
     instance: DagsterInstance,
     client: str,
     trigger: str,
     companies: Sequence[str] = (),
-    batching: BatchRequest | None = None,
-) -> ExecuteInProcessResult | None:
+    batch: bool = False,
+) -> RunOutcome | None:
     """One run of the rank_leads job for one client (only `companies` judged again, when
-    given; the model's leads in a batch, with `batching`); None (errors printed) on
-    failure."""
+    given; the model's leads in a batch, with `batch`); None (errors printed) on failure."""
     for run_id in release_abandoned_runs(instance):
         print(f"Released run {run_id}: its process died mid-run", file=sys.stderr)
-    evaluation: dict[str, object] = {"companies": list(companies)} if companies else {}
-    if batching is not None:
-        evaluation["batch"] = True
-    scope = {"ops": {"lead_evaluations": {"config": evaluation}}}
-    result = job.execute_in_process(
-        instance=instance,
-        run_config={**_RUN_CONFIG, **(scope if evaluation else {})},
-        partition_key=client,
-        tags={TRIGGER_TAG: trigger},
-        raise_on_error=False,
+    ensure_pool(instance, GROQ_POOL)
+    outcome = launch(
+        settings, clients, client, trigger, instance, companies, batch, lines=sys.stderr
     )
     try:
         record_run(
             instance,
-            result.run_id,
+            outcome.run_id,
             Warehouse(settings.warehouse_location, settings.warehouse_schema),
         )
     except Exception as error:  # the run's outcome matters more than its stats
         print(f"warning: run_stats not recorded: {' '.join(str(error).split())}", file=sys.stderr)
-    if result.success:
-        return result
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.STEP_FAILURE and event.step_failure_data:
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "unknown error"
-            print(f"error: client {client}: {event.step_key} failed: {message}", file=sys.stderr)
-    print(f"error: client {client}: run {result.run_id} failed", file=sys.stderr)
+    if outcome.success:
+        return outcome
+    for step, message in outcome.failures():
+        print(f"error: client {client}: {step} failed: {message}", file=sys.stderr)
+    print(f"error: client {client}: run {outcome.run_id} failed", file=sys.stderr)
     return None
 
 
 def _finish_batches(
     settings: Settings,
-    job: JobDefinition,
+    clients: Mapping[str, Client],
     batching: BatchRequest,
     client: str,
     companies: Sequence[str],
-    result: ExecuteInProcessResult | None,
-) -> ExecuteInProcessResult | None:
+    result: RunOutcome | None,
+) -> RunOutcome | None:
     """After a batch-mode run that left leads waiting: without --wait, says so; with it,
     follows the client's batches until they end, files their answers and runs again (which
     answers from the cache, or submits what the batches left, as configured)."""
@@ -455,7 +465,7 @@ def _finish_batches(
     # Each rerun either ranks or submits only what earlier batches failed, which stops after
     # the configured attempts; the bound is a guard.
     for _ in range(_MOST_BATCH_ROUNDS):
-        if result is None or result.asset_materializations_for_node("lead_evaluations"):
+        if result is None or result.materializations("lead_evaluations"):
             return result
         print(_awaiting(result), flush=True)
         if not batching.wait:
@@ -466,7 +476,7 @@ def _finish_batches(
             return result
         with resolved_batches(evaluator, client) as batches:
             follow_batches(batches, client, settings.groq_batch_poll_s)
-        result = _rank(settings, job, project_instance(), client, "cli", companies, batching)
+        result = _rank(settings, clients, project_instance(), client, "cli", companies, True)
     return result
 
 
@@ -536,18 +546,16 @@ def list_batches(settings: Settings, names: Sequence[str], cancel: str | None) -
     return 0
 
 
-def _awaiting(result: ExecuteInProcessResult) -> str:
-    for event in result.all_events:
-        if event.event_type == DagsterEventType.ASSET_OBSERVATION:
-            observation = event.event_specific_data.asset_observation  # type: ignore[union-attr]
-            if observation.description:
-                return observation.description
+def _awaiting(result: RunOutcome) -> str:
+    for observation in result.observations():
+        if observation.description:
+            return observation.description
     return "leads wait for a batch"
 
 
-def _changes_line(result: ExecuteInProcessResult) -> str:
+def _changes_line(result: RunOutcome) -> str:
     """What the campaign gained and lost since the last one, from campaign_export's metadata."""
-    for materialization in result.asset_materializations_for_node("campaign_export"):
+    for materialization in result.materializations("campaign_export"):
         found = {key: value.value for key, value in materialization.metadata.items()}
         return (
             f"Since the last campaign ({found['last_campaign']}): {found['new_since_last']} new "
@@ -557,9 +565,9 @@ def _changes_line(result: ExecuteInProcessResult) -> str:
     return ""
 
 
-def _model_usage(result: ExecuteInProcessResult) -> dict[str, object]:
+def _model_usage(result: RunOutcome) -> dict[str, object]:
     """The Groq figures of the run's lead_evaluations (every shard carries the same)."""
-    for materialization in result.asset_materializations_for_node("lead_evaluations"):
+    for materialization in result.materializations("lead_evaluations"):
         metadata = {key: value.value for key, value in materialization.metadata.items()}
         return metadata if "calls" in metadata else {}
     return {}
@@ -596,15 +604,16 @@ def evaluate(
             database_url=None,
             database_schema=None,
             export_path=workspace / "campaign.csv",
+            executor="in_process",
         )
-        defs = build_definitions(isolated, {client.name: Client(client.name, isolated)})
+        only = {client.name: Client(client.name, isolated)}
         with DagsterInstance.ephemeral() as instance:
-            result = _rank(
-                isolated, defs.resolve_job_def(RANK_LEADS_JOB), instance, client.name, "eval"
-            )
-            if result is None:
+            outcome = _rank(isolated, only, instance, client.name, "eval")
+            if outcome is None:
                 return 1
-            ranked = result.output_for_node("ranked_leads")
+            ranked = Warehouse(isolated.warehouse_location, isolated.warehouse_schema).client_rows(
+                "ranked_leads", client.name
+            )
     judged = judge(ranked, labels)
     report = score_ranking(judged, k)
     held_out = leave_one_company_out(judged, k, persona.relevance_threshold) if loco else None
@@ -662,6 +671,35 @@ def dev() -> int:
     return 0
 
 
+def workers(concurrency: int, name: str | None) -> int:
+    """Celery workers for the project's steps, in the foreground until interrupted."""
+    if concurrency < 1:
+        raise ValueError(f"--concurrency must be at least 1, got {concurrency}")
+    if importlib.util.find_spec("dagster_celery") is None:
+        raise ValueError(f"workers need dagster-celery: {CELERY_EXTRA}")
+    celery = str(Path(sys.executable).with_name("celery"))
+    broker = Settings.from_env().celery_broker
+    print(f"Celery workers ({concurrency}) on {redact(broker)}", flush=True)
+    os.execv(
+        celery,
+        [
+            celery,
+            "-A",
+            "pipeline.orchestration.celery_worker",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            # A worker takes a step when it has room, so a long step never holds others back.
+            "--prefetch-multiplier=1",
+            "-Q",
+            "dagster",
+            "-n",
+            name or f"persona-ranker-{os.getpid()}@%h",
+        ],
+    )
+    return 0
+
+
 def mock_groq(args: argparse.Namespace) -> int:
     """The local Groq-compatible server in the foreground, until interrupted."""
     persona = load_persona(args.persona or Settings.from_env().persona_path)
@@ -704,6 +742,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev":
         return dev()
     try:
+        if args.command == "workers":
+            return workers(args.concurrency, args.name)
         if args.command == "eval":
             labels = args.labels.expanduser().resolve() if args.labels else None
             return evaluate(_settings(args), args.client, labels, args.k, args.loco, args.json)

@@ -9,6 +9,17 @@ import pandas as pd
 
 from pipeline.report.html import DEFAULT_MAX_COMPANIES
 
+# What the summary reads of the run's ranked_leads and campaign_export tables.
+SUMMARY_RANKED_COLUMNS = ("company_key", "account_name", "size_band", "company_rank", "evaluator")
+SUMMARY_CAMPAIGN_COLUMNS = (
+    "company_key",
+    "company_rank",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+    "relevance_score",
+)
+
 
 def format_summary(
     ranked: pd.DataFrame,

@@ -11,13 +11,11 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster import (
-    DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
     RunRequest,
     SensorResult,
     SkipReason,
-    build_run_status_sensor_context,
     build_schedule_context,
     build_sensor_context,
     instance_for_test,
@@ -225,22 +223,12 @@ def test_the_trigger_of_a_run_comes_from_its_tags(tags: dict[str, str], trigger:
     assert trigger_of(tags) == trigger
 
 
-def test_the_run_stats_sensor_records_a_finished_run(
+def test_a_run_records_itself_in_run_stats_without_the_cli(
     settings: Settings, instance: DagsterInstance
 ) -> None:
     job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
     result = job.execute_in_process(instance=instance, partition_key="default")
     assert result.dagster_run.tags[PARTITION_TAG] == "default"
-    sensor = build_definitions(settings).resolve_sensor_def("record_successful_runs")
-    context = build_run_status_sensor_context(
-        sensor_name=sensor.name,
-        dagster_event=instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_SUCCESS)[
-            0
-        ].dagster_event,
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-    )
-    sensor(context)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
         row = connection.execute(
             "select run_id, client, status, trigger, leads, companies, ranked, evaluator_mix, "
@@ -258,6 +246,22 @@ def test_the_run_stats_sensor_records_a_finished_run(
         0,
         True,
     )
+
+
+def test_a_failed_run_records_itself_in_run_stats(
+    settings: Settings, instance: DagsterInstance, tmp_path: Path
+) -> None:
+    broken = replace(settings, leads_path=tmp_path / "gone.csv")
+    job = build_definitions(broken).resolve_job_def(RANK_LEADS_JOB)
+    result = job.execute_in_process(
+        instance=instance, partition_key="default", raise_on_error=False
+    )
+    assert not result.success
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+        rows = connection.execute(
+            f"select run_id, status, leads from {DUCKDB_SCHEMA}.run_stats"
+        ).fetchall()
+    assert rows == [(result.run_id, DagsterRunStatus.FAILURE.value, None)]
 
 
 def test_bad_rows_of_a_dropped_file_are_kept_beside_it_in_the_archive(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,8 +29,10 @@ NO_DOMAINS = [
 ]
 
 
-def run_cli(tmp_path: Path, *args: str, command: str = "run") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
+def run_cli(
+    tmp_path: Path, *args: str, command: str = "run", **variables: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), **variables}
     (tmp_path / "dagster_home").mkdir(exist_ok=True)
     env.pop("GROQ_API_KEY", None)
     return subprocess.run(
@@ -164,6 +167,50 @@ def test_strict_refuses_a_file_with_bad_rows_before_any_run(tmp_path: Path, writ
     lenient = run_cli(tmp_path, *args)
     assert lenient.returncode == 0, lenient.stderr
     assert "1 row(s) rejected, see rejected_leads: line 3: no company" in lenient.stderr
+
+
+@pytest.mark.slow
+def test_a_multiprocess_run_judges_in_shards_and_writes_what_one_process_writes(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    alone = run_cli(
+        tmp_path,
+        "--warehouse",
+        str(tmp_path / "a.duckdb"),
+        "--export",
+        str(tmp_path / "a" / "campaign.csv"),
+    )
+    assert alone.returncode == 0, alone.stderr
+    assert "in 1 shard(s)" in alone.stderr
+    spread = run_cli(
+        tmp_path,
+        "--executor",
+        "multiprocess",
+        "--warehouse",
+        str(tmp_path / "b.duckdb"),
+        "--export",
+        str(tmp_path / "b" / "campaign.csv"),
+        PERSONA_RANKER_LEADS_PER_SHARD="40",
+        PERSONA_RANKER_WORK_DIR=work.as_uri(),
+    )
+    assert spread.returncode == 0, spread.stderr
+    assert re.search(r"in [2-9] shard\(s\)", spread.stderr), spread.stderr
+    assert (tmp_path / "b" / "campaign.csv").read_bytes() == (
+        tmp_path / "a" / "campaign.csv"
+    ).read_bytes()
+    # The summary is the same, but for where the files went.
+    assert spread.stdout.replace("/b", "/a") == alone.stdout
+    (handed_over,) = work.iterdir()
+    judged = [step for step in handed_over.iterdir() if "evaluate_shard[" in step.name]
+    assert len(judged) >= 2
+    assert all((step / "result").is_file() for step in judged)
+    # The next run sweeps the files of a run that succeeded.
+    again = run_cli(
+        tmp_path, "--warehouse", str(tmp_path / "a.duckdb"), PERSONA_RANKER_WORK_DIR=work.as_uri()
+    )
+    assert again.returncode == 0, again.stderr
+    assert not handed_over.exists()
 
 
 @pytest.mark.slow

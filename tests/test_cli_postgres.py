@@ -3,22 +3,16 @@ dagster.yaml, and `persona-ranker run` writing every table to PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import duckdb
-import psycopg2
 import pytest
 from support import POSTGRES_URL
 
-from pipeline.orchestration.settings import DUCKDB_SCHEMA, PROJECT_ROOT
-from pipeline.storage.postgres_warehouse import pg_transaction, psycopg2_dsn
+from pipeline.orchestration.settings import DUCKDB_SCHEMA
+from pipeline.storage.postgres_warehouse import pg_transaction
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -27,45 +21,6 @@ TOP_THREE = (
     "select account_name, company_rank, lead_job_title from {table} "
     "where company_rank <= 3 order by 1, 2"
 )
-
-
-@pytest.fixture
-def instance_database() -> Iterator[str]:
-    """A database of its own for Dagster's run, event-log and schedule storage."""
-    name = f"dagster_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(psycopg2_dsn(POSTGRES_URL))
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'create database "{name}"')
-    yield name
-    with admin.cursor() as cursor:
-        cursor.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
-
-
-@pytest.fixture
-def production_env(tmp_path: Path, instance_database: str, pg_schema: str) -> dict[str, str]:
-    """DAGSTER_HOME holding the project's dagster.yaml and the variables it reads."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    server = urlsplit(POSTGRES_URL)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GROQ_", "PERSONA_RANKER_"))
-    }
-    return {
-        **env,
-        "DAGSTER_HOME": str(home),
-        "DAGSTER_PG_HOST": server.hostname or "127.0.0.1",
-        "DAGSTER_PG_PORT": str(server.port or 5432),
-        "DAGSTER_PG_DB": instance_database,
-        "DAGSTER_PG_USER": server.username or "postgres",
-        "DAGSTER_PG_PASSWORD": server.password or "",
-        "PERSONA_RANKER_DATABASE_URL": POSTGRES_URL,
-        "PERSONA_RANKER_DATABASE_SCHEMA": pg_schema,
-    }
 
 
 def instance_info(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult, instance_for_test
 from support import run_rank_leads
 
-from assets.evaluation import GROQ_POOL, lead_evaluations
+from assets.evaluation import GROQ_POOL, lead_evaluations_asset
 from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import MockGroq
 from pipeline.orchestration.resources import GroqEvaluator
@@ -60,8 +60,17 @@ def query(settings: Settings, sql: str) -> pd.DataFrame:
         return connection.sql(sql.replace("$schema", DUCKDB_SCHEMA)).df()
 
 
-def test_the_llm_asset_is_in_the_groq_pool() -> None:
-    assert lead_evaluations.op.pool == GROQ_POOL
+def test_only_the_judging_steps_that_may_call_the_model_are_in_the_groq_pool() -> None:
+    def pools(calls_model: bool) -> dict[str, str | None]:
+        graph = lead_evaluations_asset(calls_model).node_def
+        return {node.name: node.definition.pool for node in graph.nodes}
+
+    assert pools(True) == {
+        "plan_evaluation": None,
+        "evaluate_shard": GROQ_POOL,
+        "collect_evaluations": None,
+    }
+    assert set(pools(False).values()) == {None}
 
 
 def test_the_groq_evaluator_is_chosen_and_its_key_is_an_env_var(server: MockGroq) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from dagster import DagsterEventType, DagsterInstance
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.orchestration.settings import PROJECT_ROOT
 
@@ -41,6 +42,24 @@ def local_instance_config() -> str:
 def project_instance() -> DagsterInstance:
     ensure_dagster_home()
     return DagsterInstance.get()
+
+
+def ensure_pool(instance: DagsterInstance, pool: str) -> None:
+    """Gives the pool its default limit before a run claims it.
+
+    A run's first claim on a pool the instance has never seen writes its limit; on
+    PostgreSQL, two runs doing that at once make one of them fail ("current transaction is
+    aborted", dagster-io/dagster#33552). Here, a process that loses the race finds the row
+    the other wrote.
+    """
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits or pool in storage.get_concurrency_keys():
+        return
+    try:
+        storage.initialize_concurrency_limit_to_default(pool)
+    except SQLAlchemyError:
+        if pool not in storage.get_concurrency_keys():
+            raise
 
 
 def release_abandoned_runs(instance: DagsterInstance) -> list[str]:

@@ -48,7 +48,11 @@ def trigger_of(tags: Mapping[str, str]) -> str:
     return tags.get(TRIGGER_TAG, "manual")
 
 
-def run_stats_row(instance: DagsterInstance, run_id: str) -> dict[str, Any]:
+def run_stats_row(
+    instance: DagsterInstance, run_id: str, status: str | None = None
+) -> dict[str, Any]:
+    """The run's row; `status`: how it ends, told by its last step before Dagster records
+    the end (finished now)."""
     record = instance.get_run_record_by_id(run_id)
     if record is None:
         raise ValueError(f"no run {run_id} in this instance")
@@ -60,10 +64,10 @@ def run_stats_row(instance: DagsterInstance, run_id: str) -> dict[str, Any]:
         "run_id": run_id,
         "client": client_of_run(run.tags) or DEFAULT_CLIENT,
         "job": run.job_name,
-        "status": run.status.value,
+        "status": status or run.status.value,
         "trigger": trigger_of(run.tags),
         "started_at": _time(record.start_time),
-        "finished_at": _time(record.end_time),
+        "finished_at": datetime.now(UTC) if status else _time(record.end_time),
         "leads": metadata.get("enriched_leads", {}).get("rows"),
         "companies": evaluations.get("companies"),
         "ranked": metadata.get("ranked_leads", {}).get("ranked"),
@@ -89,7 +93,9 @@ def asset_metadata(instance: DagsterInstance, run_id: str) -> dict[str, dict[str
             continue
         output = event.step_output_data
         if output.step_output_handle.output_name == "result":
-            found[event.step_key] = {key: value.value for key, value in output.metadata.items()}
+            # A graph asset's last step, `lead_evaluations.collect_evaluations`, is its asset's.
+            asset = event.step_key.split(".")[0]
+            found[asset] = {key: value.value for key, value in output.metadata.items()}
     return found
 
 

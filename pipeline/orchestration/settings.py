@@ -8,6 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.campaign.formats import check_export_format
+from pipeline.orchestration.executors import (
+    DEFAULT_BROKER,
+    ENV_CELERY_BROKER,
+    EXECUTOR_CHOICES,
+)
 from pipeline.report.html import DEFAULT_MAX_COMPANIES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +50,12 @@ ENV_GROQ_CONCURRENCY = "PERSONA_RANKER_GROQ_CONCURRENCY"
 ENV_GROQ_BATCH = "PERSONA_RANKER_GROQ_BATCH"
 ENV_GROQ_BATCH_FAILED = "PERSONA_RANKER_GROQ_BATCH_FAILED"
 ENV_GROQ_BATCH_POLL = "PERSONA_RANKER_GROQ_BATCH_POLL_SECONDS"
+# Where a run's steps execute (in_process, multiprocess, celery) and the Celery broker.
+ENV_EXECUTOR = "PERSONA_RANKER_EXECUTOR"
+# Where steps in different processes leave each other their shards (a folder or fsspec URL
+# every worker reaches), and the most leads one evaluation step judges.
+ENV_WORK_DIR = "PERSONA_RANKER_WORK_DIR"
+ENV_LEADS_PER_SHARD = "PERSONA_RANKER_LEADS_PER_SHARD"
 # The password `grant-reader` gives a role it creates (none when unset).
 ENV_READER_PASSWORD = "PERSONA_RANKER_READER_PASSWORD"
 # Read by the groq SDK as well: the key, and the server root (GROQ_BASE_URL).
@@ -115,10 +126,17 @@ class Settings:
     groq_batch_failed: str = "batch"
     # How often `run --batch --wait` asks Groq how its batches are doing.
     groq_batch_poll_s: float = 30.0
+    # Where a run's steps execute: this process, a process per step, or Celery workers.
+    executor: str = "in_process"
+    celery_broker: str = DEFAULT_BROKER
+    work_dir: str = str(DATA_DIR / "work")
+    leads_per_shard: int = 50_000
 
     def __post_init__(self) -> None:
         if self.top_n < 1:
             raise ValueError(f"top N must be at least 1, got {self.top_n}")
+        if self.leads_per_shard < 1:
+            raise ValueError(f"leads per shard must be at least 1, got {self.leads_per_shard}")
         if self.report_max_companies < 1:
             raise ValueError(
                 f"the report's company limit must be at least 1, got {self.report_max_companies}"
@@ -135,6 +153,10 @@ class Settings:
         if self.groq_batch_poll_s <= 0:
             raise ValueError(f"batch poll interval must be positive, got {self.groq_batch_poll_s}")
         check_export_format(self.export_format)
+        if self.executor not in EXECUTOR_CHOICES:
+            raise ValueError(
+                f"unknown executor '{self.executor}' (choose from {', '.join(EXECUTOR_CHOICES)})"
+            )
         if self.evaluator not in EVALUATOR_CHOICES:
             raise ValueError(
                 f"unknown evaluator '{self.evaluator}' (choose from {', '.join(EVALUATOR_CHOICES)})"
@@ -179,6 +201,7 @@ class Settings:
             (ENV_REPORT_MAX_COMPANIES, "report_max_companies"),
             (ENV_GROQ_BATCH_SIZE, "groq_batch_size"),
             (ENV_GROQ_CONCURRENCY, "groq_concurrency"),
+            (ENV_LEADS_PER_SHARD, "leads_per_shard"),
         ):
             if environ.get(variable):
                 try:
@@ -194,6 +217,9 @@ class Settings:
             (ENV_SCHEDULE_TIMEZONE, "schedule_timezone"),
             (ENV_SHEET, "input_sheet"),
             (ENV_EXPORT_FORMAT, "export_format"),
+            (ENV_EXECUTOR, "executor"),
+            (ENV_CELERY_BROKER, "celery_broker"),
+            (ENV_WORK_DIR, "work_dir"),
         ):
             if environ.get(variable):
                 overrides[field] = environ[variable]

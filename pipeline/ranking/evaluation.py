@@ -119,24 +119,21 @@ def title_profiles(
     codes, first = distinct_rows(leads, _JUDGED_COLUMNS)
     keys = list(leads[list(_JUDGED_COLUMNS)].iloc[first].itertuples(index=False, name=None))
     profiles = [_profile_from_columns(*key[:-1]) for key in keys]
-    if by_meaning:
-        # One title per key, its first lead's: the titles of one profile read alike.
-        titles = leads["lead_job_title"].iloc[first].tolist()
-        profiles = _read_by_meaning(titles, profiles, persona)
+    if not by_meaning:
+        return codes, keys, profiles
+    unread = np.array([needs_meaning(profile, persona) for profile in profiles], dtype=bool)
+    rows = np.flatnonzero(unread[codes]) if len(codes) else np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        return codes, keys, profiles
+    # Titles the words left unread parse alike but may mean different things: each is read
+    # as written, so a lead's reading never depends on which other leads came with it.
+    by_title = {"key": codes[rows], "title": leads["lead_job_title"].to_numpy()[rows]}
+    title_codes, title_first = distinct_rows(by_title, ("key", "title"))
+    firsts = [(str(by_title["title"][row]), int(by_title["key"][row])) for row in title_first]
+    read = read_by_meaning({title: profiles[key] for title, key in firsts}, persona)
+    codes = codes.copy()
+    codes[rows] = len(keys) + title_codes
+    for title, key in firsts:
+        keys.append(keys[key])
+        profiles.append(read.get(title, profiles[key]))
     return codes, keys, profiles
-
-
-def _read_by_meaning(
-    titles: list[str], profiles: list[TitleProfile], persona: Persona
-) -> list[TitleProfile]:
-    """The profiles with the unread ones read by meaning from their title as written."""
-    unread = {
-        title: profile
-        for title, profile in zip(titles, profiles, strict=True)
-        if needs_meaning(profile, persona)
-    }
-    read = read_by_meaning(unread, persona) if unread else {}
-    return [
-        read.get(title, profile) if title in unread else profile
-        for title, profile in zip(titles, profiles, strict=True)
-    ]

@@ -101,7 +101,16 @@ def ensure_schema(cursor: Any, schema: str) -> None:
     of a schema made for it by an administrator need not have."""
     cursor.execute("select 1 from pg_namespace where nspname = %s", [schema])
     if cursor.fetchone() is None:
-        cursor.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+        # Two runs' first writes meet here: one creates it, the other waits and finds it.
+        lock_for(cursor, f"schema {schema}")
+        cursor.execute("select 1 from pg_namespace where nspname = %s", [schema])
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+
+
+def lock_for(cursor: Any, name: str) -> None:
+    """A lock on `name` until the transaction ends, shared by every process of the database."""
+    cursor.execute("select pg_advisory_xact_lock(hashtext(%s))", [f"persona_ranker {name}"])
 
 
 def table_columns(cursor: Any, schema: str, table: str) -> list[str]:
@@ -278,6 +287,9 @@ class PostgresPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
     def handle_output(
         self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection: Any
     ) -> None:
+        # Clients' runs writing one table at once take turns: its creation, new columns and
+        # views are statements two transactions cannot run side by side.
+        lock_for(connection, f"table {table_slice.schema}.{table_slice.table}")
         if not table_exists(connection, table_slice.schema, table_slice.table):
             self._create_table(connection, table_slice, obj)
         else:

@@ -85,17 +85,20 @@ class Warehouse:
                 f"cannot open the warehouse {self.label()}: {reason}"
             ) from None
 
-    def client_rows(self, table: str, client: str, columns: Sequence[str]) -> pd.DataFrame:
-        """One client's rows of a table written by the assets; empty when the table or its
-        client column does not exist yet."""
+    def client_rows(
+        self, table: str, client: str, columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """One client's rows of a table written by the assets (`columns`, or all); empty when
+        the table or its client column does not exist yet."""
         with self.transaction() as cursor:
             cursor.execute(
                 "select column_name from information_schema.columns "
                 f"where table_schema = {self.placeholder} and table_name = {self.placeholder}",
                 [self.schema, table],
             )
-            present = {row[0] for row in cursor.fetchall()}
-            if "client" not in present or not set(columns) <= present:
+            present = [row[0] for row in cursor.fetchall()]
+            columns = present if columns is None else columns
+            if "client" not in present or not set(columns) <= set(present):
                 return pd.DataFrame(columns=list(columns))
             cursor.execute(
                 f"select {', '.join(map(quoted, columns))} "
