@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dagster import DagsterInstance, build_input_context, build_output_context
+from support import run_rank_leads
 
 from pipeline.leads.files import read_lead_file
-from pipeline.orchestration.settings import DATA_DIR
+from pipeline.orchestration.settings import DATA_DIR, Settings
 from pipeline.orchestration.work_files import WorkFilesIOManager, sweep_finished_runs
 from pipeline.persona.spec import Persona
 from pipeline.ranking.enrichment import enrich_leads
@@ -107,3 +108,20 @@ def test_work_files_go_through_fsspec_and_are_swept_once_their_run_succeeded(
     # An unknown run (not this instance's) is left alone.
     assert sweep_finished_runs((tmp_path / "work").as_uri(), instance) == []
     assert (tmp_path / "work" / "run-1").exists()
+
+
+def test_a_run_in_one_process_judges_in_one_step_and_writes_no_work_files(
+    tmp_path: Path, instance: DagsterInstance
+) -> None:
+    work = tmp_path / "work"
+    settings = Settings(
+        warehouse_path=tmp_path / "w.duckdb",
+        export_path=tmp_path / "campaign.csv",
+        evaluator="rules",
+        work_dir=str(work),
+        leads_per_shard=10,
+    )
+    result = run_rank_leads(settings, instance)
+    metadata = result.asset_materializations_for_node("lead_evaluations")[0].metadata
+    assert metadata["shards"].value == 1
+    assert not work.exists()

@@ -46,9 +46,17 @@ def sharding_settings(settings: Settings) -> ShardingSettings:
     return ShardingSettings(work_dir=settings.work_dir, leads_per_shard=settings.leads_per_shard)
 
 
+# `JobDefinition.execute_in_process` swaps in an executor of its own, configured by nothing.
+_EXECUTE_IN_PROCESS = (None, "execute_in_process_executor")
+
+
 def runs_in_one_process(step: StepExecutionContext) -> bool:
     """Whether the run's executor keeps every step in the run's own process."""
-    return "in_process" in step.resolved_run_config.execution.execution_engine_config
+    execution = step.resolved_run_config.execution
+    return (
+        execution.execution_engine_name in _EXECUTE_IN_PROCESS
+        or "in_process" in execution.execution_engine_config
+    )
 
 
 class _RunObjects:
