@@ -34,7 +34,7 @@ from dagster._core.execution.retries import get_retries_config
 EXECUTOR_CHOICES = ("in_process", "multiprocess", "celery")
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 ENV_CELERY_BROKER = "PERSONA_RANKER_CELERY_BROKER"
-CELERY_EXTRA = "pip install 'persona-ranker[celery]'"
+CELERY_EXTRA = "install the project's celery extra: pip install -e '.[celery]'"
 
 _CELERY_CONFIG = Field(
     {
