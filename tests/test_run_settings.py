@@ -35,13 +35,21 @@ def test_settings_travel_as_plain_data_and_come_back_whole(tmp_path: Path) -> No
     assert clients_from_document(clients_document(clients)) == clients
 
 
-def test_a_database_password_travels_as_its_variable_name() -> None:
-    url = f"postgresql://ranker:{SECRET}@db:5432/leads"
-    document = settings_document(Settings(database_url=url))
+@pytest.mark.parametrize(
+    ("field", "variable", "url"),
+    [
+        ("database_url", ENV_DATABASE_URL, f"postgresql://ranker:{SECRET}@db:5432/leads"),
+        ("celery_broker", ENV_CELERY_BROKER, f"redis://:{SECRET}@cache:6379/0"),
+    ],
+)
+def test_a_password_in_a_url_travels_as_its_variable_name(
+    field: str, variable: str, url: str
+) -> None:
+    document = settings_document(Settings(**{field: url}))
     assert SECRET not in repr(document)
-    assert document["database_url"] == {"env": ENV_DATABASE_URL}
-    assert settings_from_document(document, {ENV_DATABASE_URL: url}).database_url == url
-    with pytest.raises(ValueError, match=ENV_DATABASE_URL):
+    assert document[field] == {"env": variable}
+    assert getattr(settings_from_document(document, {variable: url}), field) == url
+    with pytest.raises(ValueError, match=variable):
         settings_from_document(document, {})
 
 

@@ -2,8 +2,9 @@
 another process or on another machine rebuilds the same definitions from them, whatever its
 own environment says.
 
-The one thing not carried is a secret: a database URL with a password travels as the name of
-the variable that holds it (a password-less URL with PGPASSWORD or ~/.pgpass travels whole).
+The one thing not carried is a secret: a database or broker URL with a password travels as the
+name of the variable that holds it (a password-less URL with PGPASSWORD or ~/.pgpass travels
+whole).
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 from pipeline.orchestration.clients import Client
+from pipeline.orchestration.executors import ENV_CELERY_BROKER
 from pipeline.orchestration.settings import ENV_DATABASE_URL, Settings
 
 _FROM_ENVIRONMENT = "env"
+# URLs that may hold a password, and the variable a process reads it from instead.
+_SECRET_URLS = (
+    ("database_url", ENV_DATABASE_URL),
+    ("celery_broker", ENV_CELERY_BROKER),
+)
 _HINTS = get_type_hints(Settings)
 
 
@@ -32,9 +39,10 @@ def settings_document(settings: Settings) -> dict[str, Any]:
         elif isinstance(value, tuple):
             value = [list(item) if isinstance(item, tuple) else item for item in value]
         document[field.name] = value
-    url = settings.database_url
-    if url and urlsplit(url).password is not None:
-        document["database_url"] = {_FROM_ENVIRONMENT: ENV_DATABASE_URL}
+    for field, variable in _SECRET_URLS:
+        url = getattr(settings, field)
+        if url and urlsplit(url).password is not None:
+            document[field] = {_FROM_ENVIRONMENT: variable}
     return document
 
 
