@@ -5,7 +5,6 @@ import json
 from collections.abc import Mapping
 
 from dagster import (
-    AssetKey,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     JobDefinition,
@@ -20,6 +19,7 @@ from dagster import (
     sensor,
 )
 
+from assets.evaluation import LEAD_EVALUATIONS
 from pipeline.leads.files import read_lead_file
 from pipeline.leads.records import LeadsFileError
 from pipeline.llm.config import load_groq_config
@@ -35,7 +35,6 @@ from pipeline.orchestration.resources import GroqEvaluator, LeadEvaluator
 from pipeline.orchestration.run_history import TRIGGER_TAG
 from pipeline.orchestration.settings import Settings
 
-LEAD_EVALUATIONS = AssetKey("lead_evaluations")
 # Run config of a run whose model leads go to Groq's Batch API.
 BATCH_RUN_CONFIG = {"ops": {"lead_evaluations": {"config": {"batch": True}}}}
 # The companies a sensor run covers, for the UI's run list (tags are capped in length).

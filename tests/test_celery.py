@@ -149,9 +149,14 @@ def _workers(*envs: tuple[dict[str, str], str], logs: Path) -> Iterator[None]:
 @contextmanager
 def _instance(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[DagsterInstance]:
     """The runs' Dagster instance, on PostgreSQL, as the commands saw it."""
-    for key in ("DAGSTER_HOME", "DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB"):
-        monkeypatch.setenv(key, env[key])
-    for key in ("DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD"):
+    for key in (
+        "DAGSTER_HOME",
+        "DAGSTER_PG_HOST",
+        "DAGSTER_PG_PORT",
+        "DAGSTER_PG_DB",
+        "DAGSTER_PG_USER",
+        "DAGSTER_PG_PASSWORD",
+    ):
         monkeypatch.setenv(key, env[key])
     with DagsterInstance.get() as instance:
         yield instance

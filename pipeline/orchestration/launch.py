@@ -8,6 +8,7 @@ What the run's steps log on other machines reaches this terminal through the ins
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -107,8 +108,12 @@ def launch(
     launch_id = uuid.uuid4().hex
     job = reconstructable_rank_leads(settings, clients)
     # Steps on this machine print to this terminal themselves; a worker's print on its own.
-    follow = lines is not None and settings.executor == "celery"
-    with _followed(instance, launch_id, lines) if follow else nullcontext():
+    following = (
+        _followed(instance, launch_id, lines)
+        if lines is not None and settings.executor == "celery"
+        else nullcontext()
+    )
+    with following:
         result = execute_job(
             job,
             instance,
@@ -119,7 +124,7 @@ def launch(
 
 
 @contextmanager
-def _followed(instance: DagsterInstance, launch_id: str, lines: TextIO | None) -> Iterator[None]:
+def _followed(instance: DagsterInstance, launch_id: str, lines: TextIO) -> Iterator[None]:
     """Copies the run's step log lines to `lines` while the block runs, and what is left of
     them once it ends."""
     done = threading.Event()
@@ -135,7 +140,7 @@ def _followed(instance: DagsterInstance, launch_id: str, lines: TextIO | None) -
 
 
 def _follow(
-    instance: DagsterInstance, launch_id: str, lines: TextIO | None, done: threading.Event
+    instance: DagsterInstance, launch_id: str, lines: TextIO, done: threading.Event
 ) -> None:
     run_id: str | None = None
     cursor: str | None = None
@@ -151,7 +156,7 @@ def _follow(
                 entry = record.event_log_entry
                 # The run's own process logs its events itself; a step's lines come from
                 # wherever it ran.
-                if entry.dagster_event is None and entry.step_key and lines is not None:
+                if entry.dagster_event is None and entry.step_key:
                     print(log_line(entry), file=lines, flush=True)
             if not page.has_more:
                 break
@@ -163,11 +168,8 @@ def _follow(
 def log_line(entry: EventLogEntry) -> str:
     """An event-log message the way Dagster's console logger prints one."""
     when = datetime.fromtimestamp(entry.timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
-    level = _LEVELS.get(entry.level, str(entry.level))
+    level = logging.getLevelName(entry.level)
     return (
         f"{when} - dagster - {level} - {entry.job_name} - {entry.run_id} - {entry.step_key} - "
         f"{entry.user_message}"
     )
-
-
-_LEVELS = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}

@@ -24,6 +24,7 @@ from pydantic import Field
 from upath import UPath
 
 from pipeline.orchestration.settings import Settings
+from pipeline.storage.same_process import RunObjects
 
 WORK_IO_MANAGER = "work_io_manager"
 # A failed run's files stay this long, for a retry from its failure to read them.
@@ -59,20 +60,7 @@ def runs_in_one_process(step: StepExecutionContext) -> bool:
     )
 
 
-class _RunObjects:
-    """The outputs one in-process run handed over, let go when the next run starts."""
-
-    def __init__(self) -> None:
-        self.run_id: str | None = None
-        self.objects: dict[tuple[str, ...], Any] = {}
-
-    def keep(self, run_id: str, key: tuple[str, ...], obj: Any) -> None:
-        if run_id != self.run_id:
-            self.run_id, self.objects = run_id, {}
-        self.objects[key] = obj
-
-
-_HANDED_OVER = _RunObjects()
+_HANDED_OVER = RunObjects()
 
 
 class WorkFilesIOManager(ConfigurableIOManager):
@@ -95,8 +83,9 @@ class WorkFilesIOManager(ConfigurableIOManager):
         upstream = context.upstream_output
         assert upstream is not None
         key = tuple(upstream.get_identifier())
-        if _HANDED_OVER.run_id == upstream.run_id and key in _HANDED_OVER.objects:
-            return _HANDED_OVER.objects[key]
+        handed_over = _HANDED_OVER.get(upstream.run_id, key)
+        if handed_over is not None:
+            return handed_over
         with UPath(self.work_dir).joinpath(*key).open("rb") as stream:
             return pickle.load(stream)
 

@@ -13,7 +13,7 @@ new run writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -24,23 +24,24 @@ from dagster._core.storage.db_io_manager import DbIOManager
 _TableKey = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-class _RunFrames:
-    """The frames one run wrote in this process."""
+class RunObjects:
+    """What one run's steps handed over in this process, by key; let go when another run
+    hands something over."""
 
     def __init__(self) -> None:
         self.run_id: str | None = None
-        self.frames: dict[_TableKey, pd.DataFrame] = {}
+        self.objects: dict[Hashable, Any] = {}
 
-    def keep(self, run_id: str, key: _TableKey, frame: pd.DataFrame) -> None:
+    def keep(self, run_id: str, key: Hashable, obj: Any) -> None:
         if run_id != self.run_id:
-            self.run_id, self.frames = run_id, {}
-        self.frames[key] = frame
+            self.run_id, self.objects = run_id, {}
+        self.objects[key] = obj
 
-    def get(self, run_id: str, key: _TableKey) -> pd.DataFrame | None:
-        return self.frames.get(key) if run_id == self.run_id else None
+    def get(self, run_id: str, key: Hashable) -> Any | None:
+        return self.objects.get(key) if run_id == self.run_id else None
 
 
-_WRITTEN = _RunFrames()
+_WRITTEN = RunObjects()
 
 
 class SameProcessDbIOManager(DbIOManager):
