@@ -11,6 +11,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
+    Failure,
     MetadataValue,
     Output,
     PartitionsDefinition,
@@ -22,6 +23,7 @@ from assets.metadata import counts_by, markdown_table
 from pipeline.campaign.changes import CampaignChanges, campaign_changes
 from pipeline.campaign.suppression import suppressed_reasons
 from pipeline.leads.records import for_client
+from pipeline.orchestration.campaign_files import ExportFailed
 from pipeline.orchestration.resources import ClientDirectory, WarehouseReader
 from pipeline.orchestration.run_history import asset_metadata
 from pipeline.ranking.invariants import (
@@ -126,20 +128,23 @@ def campaign_export(
     history = CampaignHistory(warehouse.warehouse())
     previous, since = history.last_campaign(client, context.run.run_id)
     changes = campaign_changes(previous, since, rows, ranked_leads)
-    # The file is the client's own: its rows need no client column; the table's do.
-    path = exporter.write_csv(rows)
-    new_file, dropped_file = exporter.write_changes(changes)
-    context.log.info(
-        f"Client {client}: wrote {len(rows)} campaign rows to {path} ({exporter.export_format}"
-        f" format); {len(changes.new)} new and {len(changes.dropped)} dropped since "
-        f"{_since(changes)}"
-    )
     started = time.perf_counter()
     summary = _report_summary(context, client, exporter.top_n)
     page = render_report(ranked_leads, summary, changes, config.report_max_companies)
-    report = exporter.write_report(page)
     report_s = time.perf_counter() - started
-    context.log.info(f"Wrote the report to {report} ({len(page.encode()) / 1e6:.1f} MB)")
+    # The file is the client's own: its rows need no client column; the table's do.
+    try:
+        files = exporter.write_all(rows, changes, page)
+    except ExportFailed as failed:
+        raise Failure(
+            description=str(failed), metadata={"folder": MetadataValue.path(str(failed.folder))}
+        ) from failed
+    context.log.info(
+        f"Client {client}: wrote {len(rows)} campaign rows to {files.campaign} "
+        f"({exporter.export_format} format); {len(changes.new)} new and {len(changes.dropped)} "
+        f"dropped since {_since(changes)}; the report to {files.report} "
+        f"({len(page.encode()) / 1e6:.1f} MB)"
+    )
     # Recorded once the files are out: a run that fails before never counts as sent.
     history.record(client, context.run.run_id, datetime.now(UTC), rows)
     return Output(
@@ -152,12 +157,12 @@ def campaign_export(
             "dropped_since_last": len(changes.dropped),
             "last_campaign": _since(changes),
             "changes": markdown_table(_changes_preview(changes), _PREVIEW_CHANGES),
-            "path": MetadataValue.path(str(path)),
-            "new_file": MetadataValue.path(str(new_file)),
-            "dropped_file": MetadataValue.path(str(dropped_file)),
-            "report": MetadataValue.url(report.resolve().as_uri()),
+            "path": MetadataValue.path(str(files.campaign)),
+            "new_file": MetadataValue.path(str(files.new)),
+            "dropped_file": MetadataValue.path(str(files.dropped)),
+            "report": MetadataValue.url(files.report.resolve().as_uri()),
             "report_bytes": len(page.encode()),
-            "report_write_s": round(report_s, 3),
+            "report_render_s": round(report_s, 3),
             # How many companies got 1, 2, ... N rows (a list per company would not fit the
             # event log of a client with 100,000 companies).
             "companies_by_rows": counts_by(

@@ -75,7 +75,7 @@ def run_child(clients: int, workdir: Path, database: str | None) -> dict[str, ob
         clients_path=write_clients_file(clients, workdir) if clients > 1 else None,
     )
     totals: dict[str, float] = {"wall_s": 0.0, "leads": 0, "companies": 0, "ranked": 0}
-    totals |= {"report_mb": 0.0, "report_write_s": 0.0}
+    totals |= {"report_mb": 0.0, "report_render_s": 0.0}
     steps: dict[str, float] = {}
     step_peaks: dict[str, int] = {}
     memory = RssSampler()
@@ -99,7 +99,7 @@ def run_child(clients: int, workdir: Path, database: str | None) -> dict[str, ob
             totals["companies"] += int(ranked["company_key"].nunique())
             totals["ranked"] += int(ranked["company_rank"].notna().sum())
             totals["report_mb"] += report["report_bytes"].value / 1e6
-            totals["report_write_s"] += report["report_write_s"].value
+            totals["report_render_s"] += report["report_render_s"].value
     return {
         **{key: round(value, 2) for key, value in totals.items()},
         "clients": clients,
@@ -233,7 +233,7 @@ def fresh_database(server: str | None, name: str) -> Iterator[str | None]:
 def format_table(results: dict[str, dict[str, object]]) -> str:
     lines = [
         "| size | file rows | companies | wall s | DuckDB read s | x DuckDB read | peak RSS MB | "
-        "leads/s | Dagster overhead s | report MB | report write s | slowest steps (s) |",
+        "leads/s | Dagster overhead s | report MB | report render s | slowest steps (s) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for count, row in results.items():
@@ -243,7 +243,7 @@ def format_table(results: dict[str, dict[str, object]]) -> str:
             f"| {count} | {row['file_rows']} | {row['companies']} | {row['wall_s']} | "
             f"{row['duckdb_read_s']} | {row['times_duckdb_read']} | {row['peak_rss_mb']} | "
             f"{row['leads_per_s']} | {row['dagster_overhead_s']} | {row['report_mb']} | "
-            f"{row['report_write_s']} | {slowest} |"
+            f"{row['report_render_s']} | {slowest} |"
         )
     sizes = list(results)
     if len(sizes) >= 2:

@@ -241,6 +241,52 @@ def test_the_daily_cap_stops_cleanly_and_the_next_run_sends_only_what_is_pending
     assert resumed.calls == -(-len(pending) // BATCH)
 
 
+@pytest.mark.parametrize("outage", ["503", "slow"])
+def test_an_outage_stops_the_run_and_every_unanswered_lead_waits_for_the_next(
+    harness: Harness, leads: pd.DataFrame, outage: str
+) -> None:
+    """Groq refusing every call, or answering none in time, all night: three calls in a row
+    fail every retry, the run stops, and no lead is judged for want of an answer."""
+    harness.evaluate(leads.head(100), batch_size=10)  # an earlier night answered some
+    harness.server.set_outage(outage)
+    served_before = len(harness.server.served())
+    with pytest.raises(
+        EvaluationIncomplete, match="Groq is unavailable: 3 calls in a row"
+    ) as stopped:
+        harness.evaluate(leads, batch_size=10, timeout_s=0.3)
+    harness.server.set_outage("")
+    if outage == "503":
+        # Three calls of four attempts each, then nothing more is sent (a slow answer is
+        # logged by the server only when it ends, after the client gave up on it).
+        assert len(harness.server.served()) - served_before == 12
+    stats = stopped.value.stats
+    pending = stopped.value.pending
+    assert "pending (not judged, not marked irrelevant)" in str(stopped.value)
+    # Every lead the cache could not answer is pending, the failed calls' leads included.
+    assert len(pending) == stats.sent_to_model - stats.cache_hits > 0
+    assert stats.fallbacks == 0
+    _, resumed = harness.evaluate(leads, batch_size=10)
+    assert resumed.cache_hits == stats.cache_hits
+    assert resumed.answered == len(pending)
+    assert resumed.fallbacks == 0
+
+
+def test_calls_failing_between_answers_are_no_outage(
+    harness: Harness, leads: pd.DataFrame, rules: pd.DataFrame
+) -> None:
+    """A failed call, an answer, a failed call, ...: the failed calls' leads go to the rules
+    and the run goes on."""
+    failed = ["500"] * 4
+    harness.server.queue_faults([*failed, "ok", *failed, "ok", *failed])
+    evaluations, stats = harness.evaluate(leads, batch_size=10)
+    assert stats.fallbacks == 30
+    fallback = evaluations["evaluator"] == "rules_fallback"
+    assert evaluations.loc[fallback, "fallback_reason"].str.startswith("model call failed").all()
+    pd.testing.assert_series_equal(
+        evaluations.loc[fallback, "relevance_score"], rules.loc[fallback, "relevance_score"]
+    )
+
+
 def test_an_unknown_model_stops_the_run(harness: Harness, leads: pd.DataFrame) -> None:
     harness.config = replace(
         harness.config, prices={**harness.config.prices, "llama-3.3-70b": ModelPrice(1, 1)}

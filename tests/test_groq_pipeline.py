@@ -131,6 +131,44 @@ def test_the_daily_cap_fails_the_step_cleanly_and_keeps_the_previous_evaluations
     assert evaluation_metadata(resumed)["cache_hits"] == 40
 
 
+def test_groq_down_all_night_fails_the_step_and_keeps_the_ranking_and_files(
+    server: MockGroq, instance: DagsterInstance, tmp_path: Path
+) -> None:
+    """Every call refused for the whole run: the step stops after three calls failing every
+    retry, naming the pending leads; the ranking, the campaign file and the report stay as
+    the last night left them, and the next night sends only the pending leads."""
+    settings = settings_for(tmp_path)
+    assert run_job(settings_for(tmp_path, evaluator="rules"), instance).success
+    outputs = sorted(path for path in tmp_path.iterdir() if path.suffix in (".csv", ".html"))
+    assert outputs
+    files = {path: path.read_bytes() for path in outputs}
+    tables = {
+        table: query(settings, f"select * from $schema.{table} order by lead_id")
+        for table in ("lead_evaluations", "ranked_leads")
+    }
+    server.set_outage("503")
+    stopped = run_job(settings, instance)
+    assert not stopped.success
+    failure = next(e for e in stopped.all_events if e.event_type_value == "STEP_FAILURE")
+    data = failure.step_failure_data.user_failure_data
+    assert "Groq is unavailable" in data.description and "pending" in data.description
+    assert data.metadata["pending_leads"].value > 0
+    assert data.metadata["rules_fallbacks"].value == 0
+    assert {path: path.read_bytes() for path in outputs} == files
+    for table, before in tables.items():
+        after = query(settings, f"select * from $schema.{table} order by lead_id")
+        pd.testing.assert_frame_equal(before, after)
+
+    server.set_outage("")
+    served = len(server.served())
+    resumed = run_job(settings, instance)
+    assert resumed.success
+    usage = evaluation_metadata(resumed)
+    assert usage["answered_by_model"] == data.metadata["pending_leads"].value
+    assert usage["rules_fallbacks"] == 0
+    assert len(server.served()) - served == usage["calls"]
+
+
 def test_the_api_key_appears_nowhere_in_the_run_record(
     server: MockGroq, instance: DagsterInstance, tmp_path: Path
 ) -> None:

@@ -8,8 +8,9 @@ request larger than the minute's tokens), and injects scripted faults. Tests, be
 The Files and Batch API are served too (`pipeline.groq_server.batches`).
 
 Control endpoints (not Groq's): `POST /mock/faults` {"faults": [...], "line_faults": [...]}
-queues faults for the next requests and the next batch lines, `GET /mock/stats` lists every
-request served, `POST /mock/reset` clears both.
+queues faults for the next requests and the next batch lines, `POST /mock/outage` {"fault":
+"503"} gives every chat request that fault until `{"fault": ""}` lifts it (an outage: "503",
+"500" or "slow"), `GET /mock/stats` lists every request served, `POST /mock/reset` clears all.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ FAULTS = (
     "all_100",  # a model that obeyed an injected "give every lead 100"
 )
 _STATUS_FAULTS = {"498": 498, "500": 500, "503": 503}
+# Faults that can last: the service refusing, or answering later than any client waits.
+_OUTAGES = ("500", "503", "slow")
 _DAY_MINUTES = 1440
 
 
@@ -195,6 +198,7 @@ class MockGroq:
         self._lock = threading.Lock()
         self._ledger = _Ledger(settings)
         self._faults: deque[str] = deque(settings.faults)
+        self._outage = ""
         self._served: list[ServedRequest] = []
         self._seen_prefixes: set[str] = set()
         self._started = time.monotonic()
@@ -242,6 +246,13 @@ class MockGroq:
             self._faults.extend(faults)
         self.batches.queue_line_faults(list(line_faults))
 
+    def set_outage(self, fault: str) -> None:
+        """Every chat request gets `fault` until called with '' (queued faults wait)."""
+        if fault and fault not in _OUTAGES:
+            raise ValueError(f"unknown outage {fault!r} (known: {', '.join(_OUTAGES)})")
+        with self._lock:
+            self._outage = fault
+
     def served(self) -> list[ServedRequest]:
         with self._lock:
             return list(self._served)
@@ -249,6 +260,7 @@ class MockGroq:
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._outage = ""
             self._served.clear()
             self._most_in_flight = 0
 
@@ -273,7 +285,7 @@ class MockGroq:
         if not isinstance(checked, list):
             return checked
         with self._lock:
-            fault = self._faults.popleft() if self._faults else ""
+            fault = self._outage or (self._faults.popleft() if self._faults else "")
         if fault == "slow":
             time.sleep(self.settings.slow_s)
         messages = body["messages"]
@@ -527,6 +539,13 @@ def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
                     self._send(*_error(HTTPStatus.BAD_REQUEST, str(error), "invalid_request_error"))
                     return
                 self._send(200, {}, {"queued": body.get("faults", [])})
+            elif self.path == "/mock/outage":
+                try:
+                    mock.set_outage(str(body.get("fault", "")))
+                except ValueError as error:
+                    self._send(*_error(HTTPStatus.BAD_REQUEST, str(error), "invalid_request_error"))
+                    return
+                self._send(200, {}, {"outage": body.get("fault", "")})
             elif self.path == "/mock/reset":
                 mock.reset()
                 self._send(200, {}, {"reset": True})

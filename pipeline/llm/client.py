@@ -31,8 +31,12 @@ STATUS_DAILY_CAP = "daily_cap"
 _BACKOFF_CAP_S = 30.0
 
 
-class DailyCapReached(Exception):
-    """The account's daily budget is spent: calls stop and the leads not yet judged wait."""
+class CallsStopped(Exception):
+    """No call can succeed for now: calls stop and the leads not yet judged wait."""
+
+
+class DailyCapReached(CallsStopped):
+    """The account's daily budget is spent."""
 
     def __init__(self, wait_s: float, reason: str) -> None:
         hours, rest = divmod(int(wait_s), 3600)
@@ -46,6 +50,16 @@ class RequestTooLarge(Exception):
 
 class CallFailed(Exception):
     """The call kept failing after every retry, or failed in a way retries cannot fix."""
+
+
+class ModelUnavailable(CallsStopped):
+    """Call after call failed every retry: the service is down, not one request at fault."""
+
+    def __init__(self, failed_calls: int, last_error: str) -> None:
+        super().__init__(
+            f"Groq is unavailable: {failed_calls} calls in a row failed every retry (last: "
+            f"{last_error}); no more calls are sent this run"
+        )
 
 
 class AccessDenied(Exception):

@@ -2,8 +2,9 @@
 
 Every model answer is checked; a lead the model did not answer is asked again once and then
 judged by the rules (`evaluator='rules_fallback'`, with the reason). A lead is never marked
-irrelevant because a call failed. When the account's daily budget runs out the run stops:
-what was paid for is cached, and the leads not yet judged stay pending.
+irrelevant because a call failed. When the account's daily budget runs out, or call after
+call fails every retry (the service is down), the run stops: what was paid for is cached, and
+the leads not yet judged stay pending, those of the failed calls included.
 
 In batch mode the leads the cache cannot answer go to Groq's Batch API instead of being called
 (`AwaitingBatch` says which); leads earlier batches left unanswered are routed by
@@ -26,8 +27,9 @@ from pipeline.llm.batches import GroqBatches
 from pipeline.llm.client import (
     CallFailed,
     CallRecord,
-    DailyCapReached,
+    CallsStopped,
     GroqChat,
+    ModelUnavailable,
     RequestTooLarge,
 )
 from pipeline.llm.config import Usage
@@ -101,7 +103,7 @@ class EvaluationIncomplete(Exception):
         super().__init__(
             f"{cause}. {len(pending)} leads at {len(companies)} companies are pending (not "
             "judged, not marked irrelevant). The answers already paid for are cached: run "
-            "again after the reset and only the pending leads are sent."
+            "again later and only the pending leads are sent."
         )
         self.pending = pending
         self.companies = companies
@@ -170,6 +172,9 @@ class HybridEvaluator:
     concurrency: int = 1
     # Set for a batch-mode run.
     batch: BatchMode | None = None
+    # One call failing every retry is that request's bad luck: its leads go to the rules.
+    # This many in a row, with no answer between, is an outage: the run stops instead.
+    unavailable_after_failed_calls: int = 3
 
     def __post_init__(self) -> None:
         # The same prefix for every call of the run (Groq caches it): built once.
@@ -177,12 +182,19 @@ class HybridEvaluator:
         # Finished calls update the answers, the stats and the store one at a time.
         self._lock = threading.Lock()
         self._progress: CallProgress | None = None
-        # Set by the first daily cap: calls not yet started are not sent.
-        self._capped: DailyCapReached | None = None
+        # Set by a daily cap or an outage: calls not yet started are not sent.
+        self._stopped: CallsStopped | None = None
+        # Leads of calls that failed every retry: the rules judge them, unless an outage
+        # stops the run, when they are pending like the rest.
+        self._failed_calls: dict[str, str] = {}
+        self._failed_in_a_row = 0
+        self._answered_calls = 0
+        self._last_failure = ""
 
     def evaluate(
         self, leads: pd.DataFrame, evaluated_at: datetime
     ) -> tuple[pd.DataFrame, ModelStats]:
+        self._failed_calls, self._failed_in_a_row, self._answered_calls = {}, 0, 0
         rules = judge_with_rules(leads, self.persona, EVALUATOR_RULES, evaluated_at)
         routed = needs_model(leads, rules)
         candidates = leads_for_model(leads[routed])
@@ -217,14 +229,18 @@ class HybridEvaluator:
         try:
             with self.store.session():
                 self._judge_all(batches, keys, answers, fallbacks, stats)
-        except DailyCapReached as cap:
+                if self._failed_calls and not self._answered_calls:
+                    # Fewer calls than make an outage, but none answered: the same outage.
+                    raise ModelUnavailable(self._failed_in_a_row, self._last_failure)
+        except CallsStopped as stop:
             pending = [
                 lead
                 for part in batches
                 for lead in part
                 if lead.lead_id not in answers and lead.lead_id not in fallbacks
             ]
-            raise EvaluationIncomplete(str(cap), pending, stats) from cap
+            raise EvaluationIncomplete(str(stop), pending, stats) from stop
+        fallbacks.update(self._failed_calls)
         if self.batch and (plan.submit or plan.waiting):
             submitted = (
                 self.batch.batches.submit(
@@ -288,8 +304,8 @@ class HybridEvaluator:
         stats: ModelStats,
     ) -> None:
         """Every batch, `concurrency` calls in flight. Answers are keyed by lead, so the
-        result does not depend on the order in which calls finish. A daily cap stops the
-        calls not yet started; the ones in flight finish and are paid and cached."""
+        result does not depend on the order in which calls finish. A daily cap or an outage
+        stops the calls not yet started; the ones in flight finish and are paid and cached."""
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="groq-call") as pool:
             futures = [
                 pool.submit(self._judge, batch, keys, answers, fallbacks, stats, True)
@@ -298,7 +314,7 @@ class HybridEvaluator:
             try:
                 for future in as_completed(futures):
                     future.result()
-            except DailyCapReached:
+            except CallsStopped:
                 for future in futures:
                     future.cancel()
                 raise
@@ -313,9 +329,9 @@ class HybridEvaluator:
         retry_missing: bool,
     ) -> None:
         """Answers for one batch: split on 413, asked again once for ids that did not come
-        back, the rules for what is still missing. Nothing is sent once a daily cap was met."""
-        if self._capped is not None:
-            raise self._capped
+        back, the rules for what is still missing. Nothing is sent once calls were stopped."""
+        if self._stopped is not None:
+            raise self._stopped
         message, ids = batch_message(batch)
         record = CallRecord(
             model=self.chat.model,
@@ -350,16 +366,25 @@ class HybridEvaluator:
                 self._judge(part, keys, answers, fallbacks, stats, retry_missing)
             return
         except CallFailed as failure:
-            self.log(f"call failed for {len(batch)} leads, rules used instead: {failure}")
             reason = f"model call failed: {failure}"[:200]
-            self._record(
-                record, [], stats, answers, fallbacks, {lead.lead_id: reason for lead in batch}
-            )
+            given_up = {lead.lead_id: reason for lead in batch}
+            self._record(record, [], stats, answers, self._failed_calls, given_up)
+            with self._lock:
+                self._failed_in_a_row += 1
+                self._last_failure = str(failure)
+                if self._failed_in_a_row >= self.unavailable_after_failed_calls:
+                    self._stopped = ModelUnavailable(self._failed_in_a_row, str(failure))
+            if self._stopped is not None:
+                raise self._stopped from None
+            self.log(f"call failed for {len(batch)} leads, the rules judge them: {failure}")
             return
-        except DailyCapReached as cap:
+        except CallsStopped as stop:
             self._record(record, [], stats, answers, fallbacks)
-            self._capped = cap
+            self._stopped = stop
             raise
+        with self._lock:
+            self._failed_in_a_row = 0
+            self._answered_calls += 1
         checked = check_answer(completion.content, set(ids))
         leads_by_id = {lead.lead_id: lead for lead in batch}
         paid = [

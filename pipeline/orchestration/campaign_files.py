@@ -1,13 +1,12 @@
 """The files a client's sales team opens: the campaign CSV in its sending tool's format, what
-changed since the last campaign, and the HTML report, each replaced atomically."""
+changed since the last campaign, and the HTML report, replaced together."""
 
 from __future__ import annotations
 
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -21,10 +20,30 @@ NEW_FILE = "campaign_new.csv"
 DROPPED_FILE = "campaign_dropped.csv"
 
 
+class ExportFailed(Exception):
+    """The files could not be written (a full disk, a folder without write access); the
+    previous ones are all still there, as they were."""
+
+    def __init__(self, folder: Path, error: OSError) -> None:
+        super().__init__(
+            f"cannot write the campaign files in {folder}: {error.strerror or error} (the "
+            "previous campaign files and report are kept as they were)"
+        )
+        self.folder = folder
+
+
+@dataclass(frozen=True)
+class CampaignFiles:
+    campaign: Path
+    new: Path
+    dropped: Path
+    report: Path
+
+
 @dataclass(frozen=True)
 class CampaignExporter:
-    """Writes the campaign file the sales team loads into its outreach tool, and the HTML
-    report it reads."""
+    """Writes the campaign file the sales team loads into its outreach tool, what changed
+    since the last one, and the HTML report it reads."""
 
     path: Path
     report_file: Path
@@ -33,48 +52,62 @@ class CampaignExporter:
 
     def write_csv(self, rows: pd.DataFrame) -> Path:
         """The campaign rows (campaign table columns) in the export format."""
-        return self._write(self.path, in_export_format(rows, self.export_format))
+        _replace_together({self.path: self._csv(in_export_format(rows, self.export_format))})
+        return self.path
 
-    def write_changes(self, changes: CampaignChanges) -> tuple[Path, Path]:
-        """`campaign_new.csv` and `campaign_dropped.csv` beside the campaign file, in its
-        format with the reason last; headers only when nothing changed."""
-        new = self._write(self.path.with_name(NEW_FILE), self._with_reasons(changes.new))
-        dropped = self._write(
-            self.path.with_name(DROPPED_FILE), self._with_reasons(changes.dropped)
+    def write_all(self, rows: pd.DataFrame, changes: CampaignChanges, page: str) -> CampaignFiles:
+        """The campaign file, `campaign_new.csv` and `campaign_dropped.csv` beside it (its
+        format with the reason last; headers only when nothing changed) and the report: all
+        of them replaced, or, when one cannot be written, none."""
+        files = CampaignFiles(
+            self.path,
+            self.path.with_name(NEW_FILE),
+            self.path.with_name(DROPPED_FILE),
+            self.report_file,
         )
-        return new, dropped
+        _replace_together(
+            {
+                files.campaign: self._csv(in_export_format(rows, self.export_format)),
+                files.new: self._csv(self._with_reasons(changes.new)),
+                files.dropped: self._csv(self._with_reasons(changes.dropped)),
+                files.report: lambda stream: stream.write(page),
+            }
+        )
+        return files
 
     def _with_reasons(self, rows: pd.DataFrame) -> pd.DataFrame:
         return in_export_format(rows, self.export_format).assign(
             **{CHANGE_COLUMN: rows[CHANGE_COLUMN].tolist()}
         )
 
-    def _write(self, path: Path, rows: pd.DataFrame) -> Path:
-        phones = (PHONE_HEADERS[self.export_format],)
-        with _replaced_atomically(path) as stream:
-            neutralise_formulas(rows, phones).to_csv(stream, index=False)
-        return path
-
-    def write_report(self, page: str) -> Path:
-        with _replaced_atomically(self.report_file) as stream:
-            stream.write(page)
-        return self.report_file
+    def _csv(self, rows: pd.DataFrame) -> Callable[[TextIO], object]:
+        safe = neutralise_formulas(rows, (PHONE_HEADERS[self.export_format],))
+        return lambda stream: safe.to_csv(stream, index=False)
 
 
-@contextmanager
-def _replaced_atomically(target: Path) -> Iterator[TextIO]:
-    """Written beside the target and renamed into place: readers never see half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+def _replace_together(writers: dict[Path, Callable[[TextIO], object]]) -> None:
+    """Each file written beside its target, and only when all are written, renamed into
+    place: readers never see half a file, and a write that fails (the disk full half-way)
+    leaves every previous file as it was."""
+    staged: list[tuple[Path, Path]] = []
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        # mkstemp makes the file private; the campaign and the report are for the team.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        for target, write in writers.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            staged.append((Path(temporary), target))
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                write(stream)
+            # mkstemp makes the file private; the campaign and the report are for the team.
+            os.chmod(temporary, 0o644)
+    except BaseException as error:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ExportFailed(next(iter(writers)).parent, error) from error
         raise
+    # Renames within a folder need no room: once every file is written, these do not fail.
+    for temporary, target in staged:
+        os.replace(temporary, target)
 
 
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.

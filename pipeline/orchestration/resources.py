@@ -208,6 +208,12 @@ class GroqEvaluator(LeadEvaluator):
         default=120.0, description="A 429 asking to wait longer is a daily cap: stop."
     )
     backoff_s: float = Field(default=1.0, ge=0, description="First back-off after 498/5xx.")
+    unavailable_after_failed_calls: int = Field(
+        default=3,
+        ge=1,
+        description="Calls in a row failing every attempt that mean Groq is down: the run "
+        "stops and their leads stay pending (fewer: the rules judge them, flagged).",
+    )
     minute_s: float = Field(default=60.0, gt=0, description="Seconds per rate-limit minute.")
     reasoning_effort: str = Field(default="low", description="gpt-oss reasoning effort.")
     batch_failed: str = Field(
@@ -295,6 +301,7 @@ class GroqEvaluator(LeadEvaluator):
             batch_size=self.batch_size,
             log=_LOG.info,
             concurrency=self.concurrency or config.calls_in_flight(self.tier),
+            unavailable_after_failed_calls=self.unavailable_after_failed_calls,
             batch=(
                 BatchMode(self.batches(config, client), client, self.batch_failed)
                 if batch
