@@ -1,32 +1,41 @@
 """The Dagster UI seen in a real browser: start `dagster dev`, rank the bundled leads through
 the GraphQL API, and take headless screenshots of the asset graph, of `ranked_leads`' latest
-materialization and of the run's HTML report (report.png).
+materialization and of the run's HTML report (report.png). Then a run on the local
+Groq-compatible server whose worker is killed in the model step, and the daemon's retry of
+it from its failure (retried_run.png).
 
     .venv/bin/python bench/ui_screenshots.py [--out docs/images/] [--chromium /usr/bin/chromium]
 
 Everything runs in a temporary DAGSTER_HOME, warehouse and export: the user's own are not
-touched. The server runs in its own process group and is stopped by its PID with SIGTERM
-(`dagster dev` started in the background from a shell ignores SIGINT/SIGTERM).
+touched.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from pipeline.orchestration.instance import local_instance_config
+from dagster import DagsterInstance
+from dagster_dev import (  # this folder: scripts, not a package
+    dagster_dev,
+    kill_step_process,
+    launch_ranking,
+    location_name,
+    new_home,
+    retry_of,
+    wait_for_run,
+    wait_until,
+)
+
+from pipeline.groq_server.server import MockGroq, MockSettings
+from pipeline.llm.config import load_groq_config
 from pipeline.orchestration.run_history import TRIGGER_TAG
-from pipeline.orchestration.settings import PROJECT_ROOT
+from pipeline.orchestration.settings import DATA_DIR, PROJECT_ROOT
+from pipeline.persona.reader import load_persona
 
 PAGES = {
     # The lineage around lead_evaluations: all five assets, in their groups.
@@ -45,83 +54,6 @@ CHROMIUM_FLAGS = (
     # Lets the single-page app fetch and draw before the picture is taken.
     "--virtual-time-budget=20000",
 )
-LAUNCH = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on InvalidSubsetError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-  }
-}
-"""
-STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
-LOCATION = "{ workspaceOrError { ... on Workspace { locationEntries { name } } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def graphql(port: int, query: str, variables: dict[str, object] | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        document = json.load(response)
-    if document.get("errors"):
-        raise RuntimeError(f"GraphQL error: {document['errors']}")
-    return document["data"]
-
-
-def wait_for_server(port: int, server: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"dagster dev exited with {server.returncode}")
-        try:
-            entries = graphql(port, LOCATION)["workspaceOrError"]["locationEntries"]
-            if entries:
-                return
-        except (OSError, RuntimeError, KeyError):
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"dagster dev did not answer on port {port} in {timeout_s:.0f} s")
-
-
-def location_name(port: int) -> str:
-    return graphql(port, LOCATION)["workspaceOrError"]["locationEntries"][0]["name"]
-
-
-def launch_ranking(port: int, tags: dict[str, str]) -> str:
-    location = location_name(port)
-    params = {
-        "selector": {
-            "repositoryLocationName": location,
-            "repositoryName": "__repository__",
-            "jobName": "rank_leads",
-        },
-        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
-    }
-    launched = graphql(port, LAUNCH, {"params": params})["launchRun"]
-    if launched["__typename"] != "LaunchRunSuccess":
-        raise RuntimeError(f"launchRun failed: {launched}")
-    return launched["run"]["runId"]
-
-
-def wait_for_run(port: int, run_id: str, timeout_s: float = 300) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = graphql(port, STATUS, {"id": run_id})["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            return status
-        time.sleep(1)
-    raise TimeoutError(f"run {run_id} did not finish in {timeout_s:.0f} s")
 
 
 def screenshot(chromium: str, url: str, target: Path) -> None:
@@ -135,47 +67,15 @@ def screenshot(chromium: str, url: str, target: Path) -> None:
         raise RuntimeError(f"chromium wrote no picture of {url}")
 
 
-def stop(server: subprocess.Popen) -> None:
-    """SIGTERM to the server's process group (the webserver and the daemon are its
-    children), then SIGKILL if it lingers."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 def take_screenshots(out: Path, chromium: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="persona-ranker-ui-") as scratch:
-        home = Path(scratch) / "dagster_home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text(local_instance_config(), encoding="utf-8")
-        # What clicking "Skip" on the UI's first-visit "Join the community" dialog records.
-        (home / ".nux").mkdir()
-        (home / ".nux" / "nux.yaml").write_text("seen: 1\n", encoding="utf-8")
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("GROQ_", "PERSONA_"))},
-            "DAGSTER_HOME": str(home),
             "PERSONA_RANKER_WAREHOUSE": str(Path(scratch) / "warehouse.duckdb"),
             "PERSONA_RANKER_EXPORT": str(Path(scratch) / "campaign.csv"),
             "PERSONA_RANKER_EVALUATOR": "rules",
         }
-        port = free_port()
-        dagster = str(Path(sys.executable).with_name("dagster"))
-        server = subprocess.Popen(
-            [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(port)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            wait_for_server(port, server)
+        with dagster_dev(new_home(Path(scratch) / "dagster_home"), env) as port:
             tags = {"dagster/partition": "default", TRIGGER_TAG: "manual"}
             run_id = launch_ranking(port, tags)
             status = wait_for_run(port, run_id)
@@ -191,9 +91,37 @@ def take_screenshots(out: Path, chromium: str) -> list[Path]:
             report = (Path(scratch) / "report.html").resolve().as_uri()
             screenshot(chromium, report, out / "report.png")
             pictures.append(out / "report.png")
-            return pictures
-        finally:
-            stop(server)
+        retried = out / "retried_run.png"
+        screenshot_retried_run(chromium, Path(scratch) / "retry", retried)
+        return [*pictures, retried]
+
+
+def screenshot_retried_run(chromium: str, scratch: Path, target: Path) -> None:
+    """The page of a run the daemon retried from its failure, after the worker of the run
+    before it was killed in the model step."""
+    persona = load_persona(DATA_DIR / "persona.yaml")
+    limits = load_groq_config(DATA_DIR / "groq.yaml").limits("free")
+    env = {
+        "GROQ_API_KEY": "gsk_screenshot",
+        "PERSONA_RANKER_EVALUATOR": "groq",
+        "PERSONA_RANKER_GROQ_BATCH_SIZE": "4",
+        "PERSONA_RANKER_GROQ_CONCURRENCY": "1",
+        "PERSONA_RANKER_WAREHOUSE": str(scratch / "warehouse.duckdb"),
+        "PERSONA_RANKER_EXPORT": str(scratch / "campaign.csv"),
+        "PERSONA_RANKER_WORK_DIR": str(scratch / "work"),
+    }
+    home = new_home(scratch / "dagster_home")
+    with MockGroq(persona, MockSettings(limits, latency_s=0.3)) as server:
+        env["GROQ_BASE_URL"] = server.base_url
+        with dagster_dev(home, env) as port, DagsterInstance.from_config(str(home)) as instance:
+            run_id = launch_ranking(port, {"dagster/partition": "default", TRIGGER_TAG: "manual"})
+            wait_until(lambda: len(server.served()) >= 4, 120, "four model calls")
+            kill_step_process(instance, run_id, "lead_evaluations.evaluate_shard")
+            retry = retry_of(instance, run_id)
+            status = wait_for_run(port, retry.run_id)
+            if status != "SUCCESS":
+                raise RuntimeError(f"the retry {retry.run_id} ended {status}")
+            screenshot(chromium, f"http://127.0.0.1:{port}/runs/{retry.run_id}", target)
 
 
 def main() -> int:

@@ -34,7 +34,7 @@ def test_the_screenshot_script_produces_every_picture(tmp_path: Path) -> None:
         cwd=PROJECT_ROOT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    for name in ("asset_graph.png", "ranked_leads.png", "report.png"):
+    for name in ("asset_graph.png", "ranked_leads.png", "report.png", "retried_run.png"):
         picture = tmp_path / name
         assert png_size(picture) == (1600, 1000)
         assert picture.stat().st_size > 20_000, f"{name} looks blank"

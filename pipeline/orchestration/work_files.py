@@ -1,8 +1,9 @@
 """The files a run's steps hand each other when they run in different processes: a client's
 leads split into shards, and each shard's evaluations. They live under the work folder, a
 local path or an fsspec URL every worker reaches (a shared mount, `s3://...`), one folder per
-run, and are swept once their run has succeeded. A run whose steps all run in one process
-hands them over in memory."""
+run, and are swept once their run has succeeded. A run whose steps all run in one process,
+and that no daemon will retry from its failure (the command line's), hands them over in
+memory."""
 
 from __future__ import annotations
 
@@ -91,11 +92,14 @@ class WorkFilesIOManager(ConfigurableIOManager):
 
 
 def _in_one_process(context: OutputContext) -> bool:
+    """Whether the output can stay in memory: every step runs here, and no retry from the
+    run's failure will look for it. The daemon retries runs launched through a code location
+    (the UI, a schedule, a sensor, a retry), in a new process that reads the files."""
     try:
         step = context.step_context
     except DagsterInvariantViolationError:
         return False  # outside a run's step (a tool, a test): no executor, a file
-    return runs_in_one_process(step)
+    return runs_in_one_process(step) and step.dagster_run.remote_job_origin is None
 
 
 def work_io_manager(settings: Settings) -> WorkFilesIOManager:
