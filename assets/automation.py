@@ -138,7 +138,7 @@ def _take_inbox(context: SensorEvaluationContext, client: Client, seen: set[str]
     """Merges the client's new inbox files into its lead base; the companies that changed."""
     inbox, lead_base = client.settings.inbox_path, client.settings.leads_path
     files = []
-    for file in inbox_files(inbox):
+    for file in inbox_files(inbox, client.settings.inbox_settle_s):
         if file.fingerprint in seen:
             # The same name and content again: it counted once already.
             context.log.info(f"{client.name}: {file.path.name} was processed before: archived")

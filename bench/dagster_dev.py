@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, RunsFilter
 
 from pipeline.orchestration.instance import local_instance_config
@@ -98,9 +99,14 @@ def launch_ranking(port: int, tags: dict[str, str]) -> str:
 
 
 def wait_for_run(port: int, run_id: str, timeout_s: float = 300) -> str:
+    """The run's final status. The server not answering for a while (its storage
+    restarting) is waited out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        status = graphql(port, STATUS, {"id": run_id})["runOrError"]["status"]
+        try:
+            status = graphql(port, STATUS, {"id": run_id})["runOrError"]["status"]
+        except (OSError, RuntimeError):
+            status = None
         if status in ("SUCCESS", "FAILURE", "CANCELED"):
             return status
         time.sleep(1)
@@ -120,11 +126,21 @@ def stop(server: subprocess.Popen) -> None:
         pass
 
 
-def new_home(home: Path) -> Path:
-    """A DAGSTER_HOME with the project's instance settings on local storage, and the UI's
-    first-visit dialog already dismissed (what clicking "Skip" records)."""
+def new_home(
+    home: Path, postgres_storage: bool = False, monitoring: dict[str, int] | None = None
+) -> Path:
+    """A DAGSTER_HOME with the project's instance settings: on local storage, or with
+    `postgres_storage` on the PostgreSQL the DAGSTER_PG_* variables name, as in production;
+    `monitoring` overrides run monitoring's settings (a test's shorter poll). The UI's
+    first-visit dialog is already dismissed (what clicking "Skip" records)."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(local_instance_config(), encoding="utf-8")
+    settings = yaml.safe_load(
+        (PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8")
+        if postgres_storage
+        else local_instance_config()
+    )
+    settings["run_monitoring"] |= monitoring or {}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), "utf-8")
     (home / ".nux").mkdir(exist_ok=True)
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n", encoding="utf-8")
     return home

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterInstance, ExecuteInProcessResult, RunRequest
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.orchestration.clients import DEFAULT_CLIENT, Client
@@ -35,3 +35,14 @@ def run_rank_leads(
         run_config=scope if companies else None,
         raise_on_error=raise_on_error,
     )
+
+
+def run_request(instance: DagsterInstance, settings: Settings, request: RunRequest) -> bool:
+    """What the daemon does with a sensor's or schedule's run request, in this process."""
+    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+    ).success

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
+from support import run_request
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.orchestration.inbox import ARCHIVE_DIR, REJECTED_DIR
@@ -48,6 +50,7 @@ def settings(tmp_path: Path, write_leads: Callable[..., Path]) -> Settings:
         warehouse_path=tmp_path / "w.duckdb",
         export_path=tmp_path / "campaign.csv",
         inbox_path=tmp_path / "inbox",
+        inbox_settle_s=0,  # the tests' files are whole when written
         evaluator="rules",
     )
 
@@ -56,16 +59,6 @@ def scope(request: RunRequest) -> list[str] | None:
     """The companies a run request judges again (None: every company of its client)."""
     config = request.run_config.get("ops", {}).get("lead_evaluations", {}).get("config", {})
     return config.get("companies")
-
-
-def run_request(instance: DagsterInstance, settings: Settings, request: RunRequest) -> bool:
-    job = build_definitions(settings).resolve_job_def(RANK_LEADS_JOB)
-    return job.execute_in_process(
-        instance=instance,
-        partition_key=request.partition_key,
-        run_config=request.run_config,
-        tags=request.tags,
-    ).success
 
 
 def tick(settings: Settings, instance: DagsterInstance, cursor: str | None = None):
@@ -191,6 +184,21 @@ def test_the_same_file_is_not_picked_up_twice(
     copy = tick(settings, instance, cursor=first.cursor)
     assert isinstance(copy, SensorResult) and not copy.run_requests
     assert len(json.loads(copy.cursor)["default"]) == 2
+
+
+def test_a_file_still_being_written_waits_until_it_has_settled(
+    settings: Settings, instance: DagsterInstance, write_leads: Callable[..., Path]
+) -> None:
+    settings.inbox_path.mkdir()
+    rows = [("Umbrella", "Fa", "Qi", "CRO", "umbrella.com", "201-500", "Biotech")]
+    arriving = write_leads(rows, name="inbox/arriving.csv")
+    waiting = replace(settings, inbox_settle_s=30)
+    assert isinstance(tick(waiting, instance), SkipReason)
+    assert arriving.exists()
+    a_minute_ago = arriving.stat().st_mtime - 60
+    os.utime(arriving, (a_minute_ago, a_minute_ago))
+    settled = tick(waiting, instance)
+    assert isinstance(settled, SensorResult) and len(settled.run_requests) == 1
 
 
 def test_a_broken_file_is_rejected_with_a_reason_and_the_rest_goes_on(

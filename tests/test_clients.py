@@ -71,6 +71,7 @@ def agency(tmp_path: Path, write_leads: Callable[..., Path]) -> Settings:
         warehouse_path=tmp_path / "w.duckdb",
         export_path=tmp_path / "exports" / "campaign.csv",
         inbox_path=tmp_path / "inbox",
+        inbox_settle_s=0,  # the tests' files are whole when written
         evaluator="rules",
     )
 

@@ -1,6 +1,7 @@
-"""What a night can bring, against real processes and filesystems: a run worker killed under
-`dagster dev` (run monitoring and run retries), a disk that fills while the campaign is
-written."""
+"""What a night can bring, against real processes and filesystems, under `dagster dev` with
+the project's instance settings (run monitoring and run retries on): PostgreSQL killed in the
+middle of a write, the run worker killed, a disk that fills while the campaign is written,
+forty files dropped in the inboxes at once."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
+import psycopg2
 import pytest
 import yaml
-from dagster import DagsterEventType, DagsterInstance, instance_for_test
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+    instance_for_test,
+)
 from dagster_dev import (
     dagster_dev,
     kill_step_process,
@@ -24,12 +33,19 @@ from dagster_dev import (
     wait_for_run,
     wait_until,
 )
-from support import run_rank_leads
+from make_leads import make_leads, write_leads
+from own_postgres import OwnPostgres
+from support import run_rank_leads, run_request
 
+from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import MockGroq
-from pipeline.orchestration.settings import DUCKDB_SCHEMA, Settings
+from pipeline.orchestration.inbox import ARCHIVE_DIR, REJECTED_DIR
+from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
 
 FILLER = "filler.bin"
+# The project's run monitoring, with the daemon looking every 5 s rather than every 30.
+SCHEMA = "persona_ranker"
+QUICK_MONITORING = {"poll_interval_seconds": 5, "free_slots_after_run_end_seconds": 1}
 
 
 @pytest.fixture
@@ -117,11 +133,7 @@ def test_a_killed_run_worker_is_failed_and_retried_from_its_failure_paying_no_ca
     with the project's instance settings: the run is marked failed, the daemon retries it
     from the failed step, and the retry sends only the leads no finished call answered."""
     server = groq_server(latency_s=0.3)
-    home = new_home(tmp_path / "dagster_home")
-    # The project's settings, with the daemon looking every 5 s rather than every 30.
-    config = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8"))
-    config["run_monitoring"] |= {"poll_interval_seconds": 5, "free_slots_after_run_end_seconds": 1}
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    home = new_home(tmp_path / "dagster_home", monitoring=QUICK_MONITORING)
     warehouse = tmp_path / "warehouse.duckdb"
     env = {
         "GROQ_API_KEY": "gsk_test_key",
@@ -169,3 +181,215 @@ def test_a_killed_run_worker_is_failed_and_retried_from_its_failure_paying_no_ca
     # Every request the server answered was recorded, but at most the one in flight when the
     # worker died: the only call a kill can cost twice.
     assert len(server.served()) - len(calls) <= 1
+
+
+def copying_into(url: str, table: str) -> bool:
+    """Whether a COPY into `table` is running on the server now."""
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select count(*) from pg_stat_activity where state = 'active' and query ilike %s",
+            (f"copy %{table}%",),
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def table_rows(url: str, table: str) -> list[tuple[object, ...]]:
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(f"select lead_id, company_rank from {SCHEMA}.{table} order by lead_id")
+        return cursor.fetchall()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_killed_mid_write_keeps_the_last_rows_and_the_retry_finishes_the_night(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server of the test's own holds both the warehouse and the Dagster instance. Night
+    two's run is under way when the server is SIGKILLed during the COPY into ranked_leads and
+    started again: the step fails, night one's rows are whole, and the daemon's retry, from
+    the failed step, ranks night two with no operator."""
+    leads = tmp_path / "leads.csv"
+    write_leads(make_leads(20_000, 2_000, seed=1), leads)
+    with OwnPostgres() as server:
+        instance_storage = {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(server.port),
+            "DAGSTER_PG_DB": "postgres",
+            "DAGSTER_PG_USER": "postgres",
+            "DAGSTER_PG_PASSWORD": "",
+        }
+        for name, value in instance_storage.items():
+            monkeypatch.setenv(name, value)  # this process reads the instance too
+        env = {
+            **instance_storage,
+            "PERSONA_RANKER_DATABASE_URL": server.url,
+            "PERSONA_RANKER_DATABASE_SCHEMA": SCHEMA,
+            "PERSONA_RANKER_LEADS": str(leads),
+            "PERSONA_RANKER_EVALUATOR": "rules",
+            "PERSONA_RANKER_EXPORT": str(tmp_path / "campaign.csv"),
+            "PERSONA_RANKER_WORK_DIR": str(tmp_path / "work"),
+        }
+        home = new_home(
+            tmp_path / "dagster_home", postgres_storage=True, monitoring=QUICK_MONITORING
+        )
+        with dagster_dev(home, env, log=tmp_path / "dagster_dev.log") as port:
+            first = launch_ranking(port, {"dagster/partition": "default"})
+            assert wait_for_run(port, first) == "SUCCESS"
+            night_one = table_rows(server.url, "ranked_leads")
+
+            write_leads(make_leads(20_000, 2_000, seed=2), leads)
+            second = launch_ranking(port, {"dagster/partition": "default"})
+            wait_until(lambda: copying_into(server.url, "ranked_leads"), 300, "the COPY")
+            server.kill()
+            time.sleep(1)
+            server.start()
+            # Rolled back whole by the crash: night one's rows, not a part of night two's.
+            assert table_rows(server.url, "ranked_leads") == night_one
+            assert wait_for_run(port, second) == "FAILURE"
+            with DagsterInstance.from_config(str(home)) as instance:
+                failure = next(
+                    record.dagster_event
+                    for record in instance.all_logs(second, of_type=DagsterEventType.STEP_FAILURE)
+                )
+                retry = retry_of(instance, second)
+            assert failure.step_key == "ranked_leads"
+            message = failure.step_failure_data.error.cause.message  # under the IO manager's
+            assert f"lost the warehouse {server.url} while writing {SCHEMA}.ranked_leads" in message
+            assert "the previous rows stay" in message
+            assert wait_for_run(port, retry.run_id) == "SUCCESS"
+            night_two = table_rows(server.url, "ranked_leads")
+            with DagsterInstance.from_config(str(home)) as instance:
+                retried_steps = {
+                    record.step_key
+                    for record in instance.all_logs(
+                        retry.run_id, of_type=DagsterEventType.STEP_START
+                    )
+                }
+        # The retry ran from the failed step: ingest and evaluation were not run again.
+        assert "ranked_leads" in retried_steps
+        assert retried_steps.isdisjoint(
+            {"ingest_lead_file", "enriched_leads", "lead_evaluations.collect_evaluations"}
+        )
+        assert len(night_two) == len({row[0] for row in night_two}) > 0
+        assert night_two != night_one
+        with psycopg2.connect(server.url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                f"select count(*) from {SCHEMA}.lead_evaluations e "
+                f"join {SCHEMA}.ranked_leads r using (client, lead_id)"
+            )
+            assert cursor.fetchone()[0] == len(night_two)
+
+
+CLIENTS = ("north", "south", "east", "west", "central")
+TITLES = ("VP of Sales", "Head of Sales", "Sales Manager", "HR Director", "Welder", "CFO")
+
+
+def drop(inbox: Path, name: str, rows: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """A leads file in the inbox; the leads' (company, first, last) in it."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "account_name,lead_first_name,lead_last_name,lead_job_title,account_domain,"
+        "account_employee_range,account_industry"
+    ]
+    lines += [",".join(row) for row in rows]
+    (inbox / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tuple(f"{row[0]}|{row[1]}|{row[2]}" for row in rows)
+
+
+def export_rows(client: str, number: int) -> list[tuple[str, ...]]:
+    """One CRM export: three companies of the client's, their own in no other file."""
+    return [
+        (
+            f"{client.title()} Firm {number}-{company}",
+            f"Ann{person}",
+            f"Lee{number}{company}",
+            TITLES[(number + company + person) % len(TITLES)],
+            f"{client}-firm{number}-{company}.example",
+            "51-200",
+            "Software",
+        )
+        for company in range(3)
+        for person in range(4)
+    ]
+
+
+@pytest.mark.slow
+def test_an_inbox_burst_merges_each_file_once_and_coalesces_one_run_per_client(
+    tmp_path: Path, instance: DagsterInstance
+) -> None:
+    """Forty files for five clients within a minute, seen by two sensor ticks: exports,
+    copies of an export under another name, a file dropped again with its name and content,
+    one unreadable file. Each file is merged once or rejected with its reason, each tick asks
+    for at most one run per client, and every lead of every good file is ranked."""
+    agency = tmp_path / "clients.yaml"
+    agency.write_text(
+        yaml.safe_dump(
+            {
+                "clients": {
+                    name: {"persona": str(DATA_DIR / "persona.yaml"), "leads": f"{name}.csv"}
+                    for name in CLIENTS
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    settings = Settings(
+        clients_path=agency,
+        warehouse_path=tmp_path / "w.duckdb",
+        export_path=tmp_path / "exports" / "campaign.csv",
+        inbox_path=tmp_path / "inbox",
+        inbox_settle_s=0,  # the files are whole when written
+        evaluator="rules",
+    )
+    definitions = build_definitions(settings)
+    sensor = definitions.resolve_sensor_def("lead_inbox")
+    expected: dict[str, set[str]] = {client: set() for client in CLIENTS}
+    dropped = 0
+    requests: list[RunRequest] = []
+    cursor = None
+    for wave in (0, 1):
+        for client in CLIENTS:
+            inbox = settings.inbox_path / client
+            for number in range(3 * wave, 3 * wave + 3):
+                rows = export_rows(client, number)
+                expected[client].update(drop(inbox, f"export-{number}.csv", rows))
+            if wave == 1 and client == "east":
+                # Dropped again as it was: name and content seen before.
+                drop(inbox, "export-0.csv", export_rows(client, 0))
+            elif wave == 1 and client == "west":
+                (inbox / "broken.csv").write_bytes(b"\x00\x01PK\x03\x04" * 64)
+            else:
+                # A copy of an export under the name a browser gives a second download.
+                drop(inbox, f"export-{3 * wave} (1).csv", export_rows(client, 3 * wave))
+            dropped += 4
+        result = sensor(build_sensor_context(instance=instance, cursor=cursor))
+        cursor = result.cursor
+        partitions = [request.partition_key for request in result.run_requests]
+        assert sorted(partitions) == sorted(CLIENTS), "one run per client per tick"
+        requests += result.run_requests
+    assert dropped == 40
+    after = sensor(build_sensor_context(instance=instance, cursor=cursor))
+    assert isinstance(after, SkipReason), "nothing new to rank"
+
+    for request in requests:
+        assert run_request(instance, settings, request)
+    for client in CLIENTS:
+        inbox = settings.inbox_path / client
+        assert not [path for path in inbox.iterdir() if path.is_file()], "every file handled"
+        archived = [path for path in (inbox / ARCHIVE_DIR).iterdir() if path.suffix == ".csv"]
+        rejected = sorted(path.name for path in (inbox / REJECTED_DIR).glob("*"))
+        assert len(archived) == (7 if client == "west" else 8)
+        if client == "west":
+            assert [name.split("-", 1)[1] for name in rejected] == [
+                "broken.csv",
+                "broken.csv.reason.txt",
+            ]
+        else:
+            assert rejected == []
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as connection:
+            ranked = connection.execute(
+                "select account_name, lead_first_name, lead_last_name from "
+                f"{DUCKDB_SCHEMA}.ranked_leads where client = ?",
+                [client],
+            ).fetchall()
+        assert {"|".join(row) for row in ranked} == expected[client]

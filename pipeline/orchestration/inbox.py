@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,16 +39,20 @@ class Merge:
     new: tuple[str, ...]  # changed companies the lead base did not hold
 
 
-def inbox_files(inbox: Path) -> list[InboxFile]:
+def inbox_files(inbox: Path, settle_s: float = 0.0) -> list[InboxFile]:
     """Leads files (CSV, Excel, gzip, zip) directly in the inbox (not in archive/ or
-    rejected/), oldest first."""
+    rejected/), oldest first; a file changed in the last `settle_s` seconds is left for a
+    later look: it may still be being written."""
     if not inbox.is_dir():
         return []
+    settled_before = time.time() - settle_s
     files = sorted(
         (
             path
             for path in inbox.iterdir()
-            if path.is_file() and path.name.lower().endswith(LEAD_FILE_SUFFIXES)
+            if path.is_file()
+            and path.name.lower().endswith(LEAD_FILE_SUFFIXES)
+            and path.stat().st_mtime <= settled_before
         ),
         key=lambda path: (path.stat().st_mtime, path.name),
     )

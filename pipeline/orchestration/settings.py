@@ -28,6 +28,7 @@ ENV_WAREHOUSE = "PERSONA_RANKER_WAREHOUSE"
 ENV_DATABASE_URL = "PERSONA_RANKER_DATABASE_URL"
 ENV_DATABASE_SCHEMA = "PERSONA_RANKER_DATABASE_SCHEMA"
 ENV_INBOX = "PERSONA_RANKER_INBOX"
+ENV_INBOX_SETTLE = "PERSONA_RANKER_INBOX_SETTLE_SECONDS"
 ENV_SCHEDULE_CRON = "PERSONA_RANKER_SCHEDULE_CRON"
 ENV_SCHEDULE_TIMEZONE = "PERSONA_RANKER_SCHEDULE_TIMEZONE"
 ENV_EXPORT = "PERSONA_RANKER_EXPORT"
@@ -95,6 +96,8 @@ class Settings:
     groq_config_path: Path = DATA_DIR / "groq.yaml"
     # New lead files dropped here are merged into the lead base by the inbox sensor.
     inbox_path: Path = DATA_DIR / "inbox"
+    # A file changed this recently may still be arriving (a download, a copy): it waits.
+    inbox_settle_s: int = 10
     # The nightly re-ranking: cron expression and the timezone it is read in.
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
@@ -135,6 +138,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.top_n < 1:
             raise ValueError(f"top N must be at least 1, got {self.top_n}")
+        if self.inbox_settle_s < 0:
+            raise ValueError(
+                f"inbox settle seconds must not be negative, got {self.inbox_settle_s}"
+            )
         if self.leads_per_shard < 1:
             raise ValueError(f"leads per shard must be at least 1, got {self.leads_per_shard}")
         if self.report_max_companies < 1:
@@ -202,6 +209,7 @@ class Settings:
             (ENV_GROQ_BATCH_SIZE, "groq_batch_size"),
             (ENV_GROQ_CONCURRENCY, "groq_concurrency"),
             (ENV_LEADS_PER_SHARD, "leads_per_shard"),
+            (ENV_INBOX_SETTLE, "inbox_settle_s"),
         ):
             if environ.get(variable):
                 try:

@@ -156,6 +156,25 @@ def _partition_filter(
     return sql.SQL(" where ") + sql.SQL(" and ").join(clauses), parameters
 
 
+class WarehouseConnectionLost(Exception):
+    """The server went away in the middle of a read or a write (restarted, killed, the
+    network cut): the transaction never committed, so the previous rows stay."""
+
+    def __init__(self, url: str, table_slice: TableSlice, writing: bool, error: Exception):
+        reason = " ".join(str(error).split()) or type(error).__name__
+        what = "writing" if writing else "reading"
+        super().__init__(
+            f"lost the warehouse {redact(url)} while {what} {table_slice.schema}."
+            f"{table_slice.table}: {reason}. "
+            + (
+                "Nothing of this write was committed: the previous rows stay, and a retry "
+                "from this step writes them again."
+                if writing
+                else "Nothing was written."
+            )
+        )
+
+
 class PostgresClient(DbClient):
     """Connects per write or read; DbIOManager runs delete and insert inside one `connect`."""
 
@@ -166,8 +185,15 @@ class PostgresClient(DbClient):
     def connect(
         self, context: OutputContext | InputContext, table_slice: TableSlice
     ) -> Iterator[Any]:  # type: ignore[override]
-        with pg_transaction(self.url) as cursor:
-            yield cursor
+        try:
+            with pg_transaction(self.url) as cursor:
+                yield cursor
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
+            if error.pgcode is not None:
+                raise  # the server answered (a lock timeout, a cancel): its own message says
+            raise WarehouseConnectionLost(
+                self.url, table_slice, writing=isinstance(context, OutputContext), error=error
+            ) from None
 
     @staticmethod
     def ensure_schema_exists(
