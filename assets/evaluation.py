@@ -24,6 +24,7 @@ from dagster import (
     graph_asset,
     op,
 )
+from dagster._core.storage.tags import RETRY_ON_ASSET_OR_OP_FAILURE_TAG
 from pydantic import Field
 
 from assets.metadata import counts_by
@@ -182,6 +183,11 @@ def _evaluate_shard(
         return JudgedShard(None)
     except EvaluationIncomplete as stopped:
         # Nothing is written: the previous evaluations stay, the paid answers are cached.
+        # Retrying the run at once cannot help (the cap resets tomorrow, the service is
+        # down): the daemon leaves it, and the next night sends the pending leads.
+        context.instance.add_run_tags(
+            context.run.run_id, {RETRY_ON_ASSET_OR_OP_FAILURE_TAG: "false"}
+        )
         raise Failure(
             description=str(stopped),
             metadata={

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,9 +83,13 @@ def location_name(port: int) -> str:
     return graphql(port, LOCATION)["workspaceOrError"]["locationEntries"][0]["name"]
 
 
-def launch_ranking(port: int, tags: dict[str, str]) -> str:
+def launch_ranking(
+    port: int, tags: dict[str, str], run_config: dict[str, object] | None = None
+) -> str:
+    """Launches the rank_leads job as the UI does (through the instance's queue); its run id."""
     location = location_name(port)
     params = {
+        "runConfigData": run_config or {},
         "selector": {
             "repositoryLocationName": location,
             "repositoryName": "__repository__",
@@ -92,7 +97,16 @@ def launch_ranking(port: int, tags: dict[str, str]) -> str:
         },
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
     }
-    launched = graphql(port, LAUNCH, {"params": params})["launchRun"]
+    # After its storage restarted, the webserver's first requests may fail on connections
+    # the restart closed (HTTP 500): asked again, as a user would click again.
+    for attempt in range(3):
+        try:
+            launched = graphql(port, LAUNCH, {"params": params})["launchRun"]
+            break
+        except urllib.error.HTTPError:
+            if attempt == 2:
+                raise
+            time.sleep(1)
     if launched["__typename"] != "LaunchRunSuccess":
         raise RuntimeError(f"launchRun failed: {launched}")
     return launched["run"]["runId"]

@@ -1,12 +1,14 @@
 """What a night can bring, against real processes and filesystems, under `dagster dev` with
 the project's instance settings (run monitoring and run retries on): PostgreSQL killed in the
 middle of a write, the run worker killed, a disk that fills while the campaign is written,
-forty files dropped in the inboxes at once."""
+forty files dropped in the inboxes at once; and five nights of `bench/soak.py`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -40,7 +42,7 @@ from support import run_rank_leads, run_request
 from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import MockGroq
 from pipeline.orchestration.inbox import ARCHIVE_DIR, REJECTED_DIR
-from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA, Settings
+from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA, PROJECT_ROOT, Settings
 
 FILLER = "filler.bin"
 # The project's run monitoring, with the daemon looking every 5 s rather than every 30.
@@ -393,3 +395,24 @@ def test_an_inbox_burst_merges_each_file_once_and_coalesces_one_run_per_client(
                 [client],
             ).fetchall()
         assert {"|".join(row) for row in ranked} == expected[client]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.groq_server
+def test_five_nights_of_faults_break_no_invariant() -> None:
+    """`bench/soak.py` for five nights: the deployed system, faults drawn with a seed, every
+    invariant checked after every night."""
+    done = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "soak.py"), "--nights", "5", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["nights"] == 5
+    assert sum(figures["faults"].values()) >= 5
+    assert figures["violations"] == 0, figures["violation_details"]
+    assert done.returncode == 0, done.stderr[-3000:]

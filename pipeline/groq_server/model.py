@@ -45,6 +45,22 @@ def leads_in(message: str) -> list[dict[str, object]]:
     ]
 
 
+def lead_contents(message: str) -> list[str]:
+    """Each lead of a user message as what the model is paid to judge (its company's fields
+    and its title, not the call's id): the same text answered in two calls was paid twice."""
+    start = message.find('{"companies"')
+    document, _ = json.JSONDecoder().raw_decode(message, start)
+    return [
+        json.dumps(
+            [{k: v for k, v in company.items() if k != "leads"}, lead.get("title")],
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        for company in document["companies"]
+        for lead in company["leads"]
+    ]
+
+
 class TitleReadings:
     """Titles read as the offline evaluator reads them, each once per server: reading by
     meaning costs milliseconds a title, and calls repeat titles."""

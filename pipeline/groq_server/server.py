@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from pipeline.groq_server.batches import LINE_ERROR, BatchService, BatchTiming
 from pipeline.groq_server.model import (
     TitleReadings,
     answer_json,
+    lead_contents,
     leads_in,
     score_leads,
 )
@@ -95,6 +97,8 @@ class ServedRequest:
     cached_tokens: int = 0
     completion_tokens: int = 0
     counted_tokens: int = 0
+    # What each lead of the request was (`model.lead_contents`), to tell an answer paid twice.
+    contents: tuple[str, ...] = ()
 
 
 class _Ledger:
@@ -208,7 +212,7 @@ class MockGroq:
         self.batches = BatchService(
             self._batch_line, BatchTiming(settings.batch_delay_s, settings.batch_expire_s)
         )
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -308,6 +312,7 @@ class MockGroq:
                 cached,
                 answer.completion,
                 counted,
+                tuple(lead_contents(_user_message(messages))),
             )
             status, headers, reply = self._admit(now, counted, fault, served)
             if status == 200:
@@ -335,10 +340,8 @@ class MockGroq:
                 f"The model `{body['model']}` does not exist",
                 "model_not_found",
             )
-        messages = body["messages"]
-        user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         try:
-            return leads_in(user)
+            return leads_in(_user_message(body["messages"]))
         except (ValueError, KeyError, TypeError) as error:
             return _error(
                 HTTPStatus.BAD_REQUEST, f"cannot read the leads: {error}", "invalid_request_error"
@@ -426,6 +429,10 @@ def _apply_content_fault(fault: str, content: str, scored: list[Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+def _user_message(messages: list[dict[str, Any]]) -> str:
+    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+
+
 def _request_problem(body: dict[str, Any]) -> str:
     if not isinstance(body.get("model"), str):
         return "'model' is required"
@@ -507,6 +514,14 @@ def _completion(
 
 def _error(status: int, message: str, kind: str) -> tuple[int, dict[str, str], dict[str, Any]]:
     return int(status), {}, {"error": {"message": message, "type": kind, "code": kind}}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-request (a killed worker, a timeout) is no server error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:

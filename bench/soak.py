@@ -1,0 +1,438 @@
+"""Many nights of the deployed system, with faults, measured: `dagster dev` (webserver,
+daemon with its run queue, run monitoring and run retries) on a PostgreSQL server of its own
+holding the warehouse and the Dagster instance, the local Groq-compatible server as the model,
+and five clients whose exports arrive in their inboxes.
+
+    .venv/bin/python bench/soak.py [--nights 30] [--seed 1] [--json]
+
+Each night some clients get new exports in their inbox; the inbox sensor's tick merges them
+and its run requests are launched through the instance, as the daemon does. One or more
+faults, drawn with the seed, hit the night:
+
+- `worker_killed`: a run's process SIGKILLed in the model step;
+- `postgres_killed`: the server SIGKILLed during a COPY into a warehouse table, started
+  again a second later;
+- `disk_full`: the export filesystem (a small tmpfs; a plain folder, and the fault skipped,
+  without root) full when the night starts, room made once a run has failed on it;
+- `groq_down`: every model call refused for the whole night;
+- `inbox_burst`: eight files for every client at once, copies and one unreadable file among
+  them.
+
+Once every run and its retries have ended, the invariants are checked for every client:
+every lead of its ranking has exactly one evaluation and every evaluation one lead; ranks are
+contiguous per company; the campaign table is the ranking's top N, and the campaign file holds
+as many rows; no inbox file is left unaccounted for (each archived or rejected with its
+reason); no lead text was answered by the model in two calls (but the call in flight when a
+worker was killed); a client none of whose runs ran that night kept every row. A night with
+Groq down leaves its new leads pending: they are counted, not a violation; the next night
+ranks them.
+
+Printed: nights, faults by kind, runs, runs retried, the most leads pending after a night,
+violations (0 when all holds; one still there the next night counts again); with --json one
+object with `nights`, `faults`, `retried` and `violations`, and the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import psycopg2
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter, build_sensor_context
+from dagster_dev import dagster_dev, kill_step_process, launch_ranking, new_home, wait_until
+from own_postgres import OwnPostgres
+from soak_checks import Violations, check_night, client_fingerprints
+
+from pipeline.definitions import build_definitions
+from pipeline.groq_server.server import MockGroq, MockSettings
+from pipeline.llm.ratelimit import RateLimits
+from pipeline.orchestration.settings import DATA_DIR, Settings
+from pipeline.persona.reader import load_persona
+
+KINDS = ("worker_killed", "postgres_killed", "disk_full", "groq_down", "inbox_burst")
+CLIENTS = ("north", "south", "east", "west", "central")
+SCHEMA = "persona_ranker"
+NIGHT_TAG = "soak/night"
+TITLES = (
+    "VP of Sales",
+    "Head of Sales",
+    "Sales Manager",
+    "Director of Business Development",
+    "Chief Revenue Officer",
+    "Account Executive",
+    "HR Director",
+    "Welder",
+    "Chief Financial Officer",
+    "Growth Lead, helping founders sell",
+    "Responsable commercial",
+    "Sales Enablement Specialist",
+)
+RANGES = ("11-50", "51-200", "201-500", "1001-5000")
+LEAD_HEADER = (
+    "account_name",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+    "account_domain",
+    "account_employee_range",
+    "account_industry",
+)
+ROOMY = RateLimits(10_000, 10_000_000, 1_000_000, 1_000_000_000)
+
+
+def export(client: str, night: int, number: int, rng: random.Random) -> list[list[str]]:
+    """One CRM export: two companies of the client's, each of five people with titles of
+    their own (colleagues sharing a title are each asked today: a cost of its own, kept out
+    of the count of answers a fault made us pay twice)."""
+    rows = []
+    for company in range(2):
+        firm = f"{client.title()} {night}-{number}-{company}"
+        size = rng.choice(RANGES)
+        for person, title in enumerate(rng.sample(TITLES, 5)):
+            rows.append(
+                [
+                    firm,
+                    f"Ann{person}",
+                    f"Lee{night}x{number}x{company}",
+                    title,
+                    f"{client}-{night}-{number}-{company}.example",
+                    size,
+                    "Software",
+                ]
+            )
+    return rows
+
+
+def drop(inbox: Path, name: str, rows: list[list[str]]) -> None:
+    """Written aside and renamed in, as a sync client does: the sensor never sees half."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    temporary = inbox / f".{name}.part"
+    with temporary.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(LEAD_HEADER)
+        writer.writerows(rows)
+    temporary.rename(inbox / name)
+
+
+class Night:
+    """One night: the files dropped, the runs launched, the faults played."""
+
+    def __init__(self, soak: Soak, number: int, faults: list[str]) -> None:
+        self.soak, self.number, self.faults = soak, number, faults
+        self.dropped: Counter[str] = Counter()
+        # Processes or databases killed while a model call may have been in flight.
+        self.calls_cut = 0
+
+    def play(self) -> tuple[list[str], dict[tuple[str, str], str]]:
+        soak = self.soak
+        rng = soak.rng
+        burst = "inbox_burst" in self.faults
+        chosen = list(CLIENTS) if burst else rng.sample(CLIENTS, rng.randint(1, 3))
+        for client in chosen:
+            inbox = soak.inbox / client
+            first = export(client, self.number, 0, rng)
+            drop(inbox, f"night{self.number}.csv", first)
+            self.dropped[client] += 1
+            if burst:
+                for number in range(1, 6):
+                    drop(
+                        inbox,
+                        f"night{self.number}-{number}.csv",
+                        export(client, self.number, number, rng),
+                    )
+                drop(inbox, f"night{self.number} (1).csv", first)  # a second download
+                self.dropped[client] += 6
+                if client == chosen[-1]:
+                    (inbox / f"night{self.number}-broken.csv").write_bytes(b"\x00PK\x03\x04" * 50)
+                    self.dropped[client] += 1
+        before = client_fingerprints(soak.server.url, SCHEMA)
+        if "groq_down" in self.faults:
+            soak.groq.set_outage("503")
+        if "disk_full" in self.faults and soak.small_disk:
+            soak.fill_disk()
+        requests = soak.tick()
+        runs = [
+            launch_ranking(
+                soak.port,
+                {
+                    **request.tags,
+                    "dagster/partition": request.partition_key,
+                    NIGHT_TAG: str(self.number),
+                },
+                request.run_config,
+            )
+            for request in requests
+        ]
+        ran = {request.partition_key for request in requests}
+        # Each fault on its own: a database restart does not wait for a worker to die.
+        strikes = [
+            threading.Thread(target=strike, args=(runs,), daemon=True)
+            for kind, strike in (
+                ("worker_killed", self._kill_worker),
+                ("postgres_killed", self._kill_postgres),
+                ("disk_full", self._free_disk_after_a_failure),
+            )
+            if kind in self.faults and runs
+        ]
+        for strike in strikes:
+            strike.start()
+        self._wait_for_the_night()
+        for strike in strikes:
+            strike.join(timeout=120)
+        soak.groq.set_outage("")
+        soak.free_disk()
+        return sorted(ran), before
+
+    def _kill_worker(self, runs: list[str]) -> None:
+        soak = self.soak
+        served = len(soak.groq.served())
+        try:
+            wait_until(lambda: len(soak.groq.served()) > served, 60, "a model call")
+            kill_step_process(soak.instance, runs[0], "lead_evaluations.evaluate_shard")
+            self.calls_cut += 1
+        except (TimeoutError, ProcessLookupError):
+            pass  # every lead came from the cache: nothing to kill in the model step
+
+    def _kill_postgres(self, runs: list[str]) -> None:
+        with contextlib.suppress(TimeoutError):
+            wait_until(self.soak.copying, 60, "a COPY")
+        # A model call answered while the database is gone is never recorded: at most one.
+        self.calls_cut += 1
+        self.soak.server.kill()
+        time.sleep(1)
+        self.soak.server.start()
+
+    def _free_disk_after_a_failure(self, runs: list[str]) -> None:
+        """Room is made once a run has failed on the full disk, as an operator's alert
+        would: the retry writes the files."""
+        if self.soak.small_disk:
+            with contextlib.suppress(TimeoutError):
+                wait_until(self._failed_runs, 120, "a run failing on the full disk")
+            self.soak.free_disk()
+
+    def _failed_runs(self) -> bool:
+        return bool(
+            self.soak.instance.get_run_records(
+                RunsFilter(tags={NIGHT_TAG: str(self.number)}, statuses=[DagsterRunStatus.FAILURE])
+            )
+        )
+
+    def _wait_for_the_night(self, timeout_s: float = 600) -> None:
+        """Until every run of the night, retries included, has ended and no retry is due."""
+        deadline = time.monotonic() + timeout_s
+        settled_since = None
+        while time.monotonic() < deadline:
+            try:
+                runs = self.soak.instance.get_runs(RunsFilter(tags={NIGHT_TAG: str(self.number)}))
+            except Exception:  # the instance's server restarting
+                time.sleep(1)
+                continue
+            pending = [run for run in runs if not run.is_finished] + [
+                run
+                for run in runs
+                if run.status == DagsterRunStatus.FAILURE
+                and run.tags.get("dagster/will_retry") != "false"
+                and "dagster/auto_retry_run_id" not in run.tags
+            ]
+            if pending:
+                settled_since = None
+            elif settled_since is None:
+                settled_since = time.monotonic()
+            elif time.monotonic() - settled_since > 2:
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"night {self.number} did not settle in {timeout_s:.0f} s")
+
+
+class Soak:
+    def __init__(self, scratch: Path, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.scratch = scratch
+        self.inbox = scratch / "inbox"
+        self.exports = scratch / "exports"
+        self.exports.mkdir()
+        self.small_disk = _mount_small_disk(self.exports)
+        self.filler = self.exports / "filler.bin"
+
+    def fill_disk(self) -> None:
+        stats = os.statvfs(self.exports)
+        with self.filler.open("wb") as stream:
+            stream.write(b"\0" * max(stats.f_bavail * stats.f_frsize - 4096, 0))
+
+    def free_disk(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+    def copying(self) -> bool:
+        with psycopg2.connect(self.server.url) as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "select count(*) from pg_stat_activity where state = 'active' and query ilike %s",
+                (f"copy %{SCHEMA}%",),
+            )
+            return cursor.fetchone()[0] > 0
+
+    def tick(self) -> list:
+        """The inbox sensor's tick, as the daemon runs it (every 30 s there): its requests."""
+        result = self.sensor(build_sensor_context(instance=self.instance, cursor=self.cursor))
+        self.cursor = getattr(result, "cursor", None) or self.cursor
+        return list(getattr(result, "run_requests", None) or [])
+
+    def environment(self) -> dict[str, str]:
+        clients = {
+            name: {
+                "persona": str(DATA_DIR / "persona.yaml"),
+                "leads": str(self.scratch / "bases" / f"{name}.csv"),
+            }
+            for name in CLIENTS
+        }
+        path = self.scratch / "clients.yaml"
+        path.write_text(json.dumps({"clients": clients}), encoding="utf-8")
+        return {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(self.server.port),
+            "DAGSTER_PG_DB": "postgres",
+            "DAGSTER_PG_USER": "postgres",
+            "DAGSTER_PG_PASSWORD": "",
+            "GROQ_API_KEY": "gsk_soak",
+            "GROQ_BASE_URL": self.groq.base_url,
+            "PERSONA_RANKER_CLIENTS": str(path),
+            "PERSONA_RANKER_DATABASE_URL": self.server.url,
+            "PERSONA_RANKER_DATABASE_SCHEMA": SCHEMA,
+            "PERSONA_RANKER_EVALUATOR": "groq",
+            "PERSONA_RANKER_GROQ_BATCH_SIZE": "4",
+            "PERSONA_RANKER_GROQ_CONCURRENCY": "1",
+            "PERSONA_RANKER_EXPORT": str(self.exports / "campaign.csv"),
+            "PERSONA_RANKER_INBOX": str(self.inbox),
+            "PERSONA_RANKER_INBOX_SETTLE_SECONDS": "0",
+            "PERSONA_RANKER_WORK_DIR": str(self.scratch / "work"),
+        }
+
+    def run(self, nights: int) -> dict[str, object]:
+        persona = load_persona(DATA_DIR / "persona.yaml")
+        faults: Counter[str] = Counter()
+        violations = Violations()
+        dropped: Counter[str] = Counter()
+        most_pending = 0
+        calls_cut = 0
+        started = time.monotonic()
+        with (
+            OwnPostgres() as self.server,
+            MockGroq(persona, MockSettings(ROOMY, latency_s=0.05, disagreement=0.0)) as self.groq,
+        ):
+            env = self.environment()
+            os.environ.update(env)  # this process ticks the sensor and reads the instance
+            settings = Settings.from_env(env)
+            self.sensor = build_definitions(settings).resolve_sensor_def("lead_inbox")
+            self.cursor: str | None = None
+            monitoring = {"poll_interval_seconds": 5, "free_slots_after_run_end_seconds": 1}
+            home = new_home(self.scratch / "dagster_home", True, monitoring)
+            with (
+                dagster_dev(home, env, log=self.scratch / "dagster_dev.log") as self.port,
+                DagsterInstance.from_config(str(home)) as self.instance,
+            ):
+                for number in range(nights):
+                    drawn = self.rng.sample(KINDS, self.rng.choice((1, 2, 2, 3)))
+                    if "disk_full" in drawn and not self.small_disk:
+                        drawn.remove("disk_full")
+                    night = Night(self, number, drawn)
+                    ran, before = night.play()
+                    faults.update(drawn)
+                    calls_cut += night.calls_cut
+                    dropped.update(night.dropped)
+                    found, pending = check_night(
+                        self.server.url,
+                        SCHEMA,
+                        settings,
+                        CLIENTS,
+                        ran,
+                        before,
+                        self.groq,
+                        calls_cut,
+                        self.inbox,
+                        dropped,
+                    )
+                    violations.extend(number, found)
+                    most_pending = max(most_pending, pending)
+                    print(
+                        f"{time.monotonic() - started:.0f} s: night {number + 1}/{nights}: "
+                        f"{', '.join(drawn)}; ran {', '.join(ran) or 'nobody'}; "
+                        f"{len(found)} violations" + "".join(f"\n  - {p}" for p in found),
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                records = self.instance.get_run_records()
+        runs = [record.dagster_run for record in records]
+        ran_s = [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
+        return {
+            "nights": nights,
+            "faults": dict(sorted(faults.items())),
+            "faults_total": sum(faults.values()),
+            "runs": len(runs),
+            "retried": sum(1 for run in runs if "dagster/retry_number" in run.tags),
+            "most_pending_leads": most_pending,
+            "violations": violations.count,
+            "violation_details": violations.details[:20],
+            "wall_s": round(time.monotonic() - started, 1),
+            "run_s_mean": round(sum(ran_s) / len(ran_s), 1) if ran_s else 0.0,
+            "disk_full_played": self.small_disk,
+        }
+
+
+def _mount_small_disk(folder: Path) -> bool:
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True
+    )
+    return done.returncode == 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nights", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    logging.disable(logging.INFO)  # the sensor's line per file taken
+    with tempfile.TemporaryDirectory(prefix="persona-ranker-soak-") as scratch:
+        soak = Soak(Path(scratch), args.seed)
+        try:
+            figures = soak.run(args.nights)
+        finally:
+            if soak.small_disk:
+                subprocess.run(["umount", str(soak.exports)], check=False)
+    if args.json:
+        print(
+            json.dumps(
+                {k: figures[k] for k in ("nights", "faults", "retried", "violations")} | figures
+            )
+        )
+    else:
+        print(
+            "| nights | faults | "
+            + " | ".join(KINDS)
+            + " | runs | retried | most leads pending | violations | wall s |"
+        )
+        print("|---:" * (len(KINDS) + 7) + "|")
+        kinds = " | ".join(str(figures["faults"].get(kind, 0)) for kind in KINDS)
+        print(
+            f"| {figures['nights']} | {figures['faults_total']} | {kinds} | {figures['runs']} | "
+            f"{figures['retried']} | {figures['most_pending_leads']} | {figures['violations']} | "
+            f"{figures['wall_s']} |"
+        )
+        for detail in figures["violation_details"]:
+            print(f"- {detail}")
+    return 0 if figures["violations"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
