@@ -57,6 +57,7 @@ from soak_checks import Violations, check_night, client_fingerprints
 
 from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import MockGroq, MockSettings
+from pipeline.leads.records import LEAD_COLUMNS
 from pipeline.llm.ratelimit import RateLimits
 from pipeline.orchestration.settings import DATA_DIR, Settings
 from pipeline.persona.reader import load_persona
@@ -80,15 +81,6 @@ TITLES = (
     "Sales Enablement Specialist",
 )
 RANGES = ("11-50", "51-200", "201-500", "1001-5000")
-LEAD_HEADER = (
-    "account_name",
-    "lead_first_name",
-    "lead_last_name",
-    "lead_job_title",
-    "account_domain",
-    "account_employee_range",
-    "account_industry",
-)
 ROOMY = RateLimits(10_000, 10_000_000, 1_000_000, 1_000_000_000)
 
 
@@ -121,7 +113,7 @@ def drop(inbox: Path, name: str, rows: list[list[str]]) -> None:
     temporary = inbox / f".{name}.part"
     with temporary.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(LEAD_HEADER)
+        writer.writerow(LEAD_COLUMNS)
         writer.writerows(rows)
     temporary.rename(inbox / name)
 

@@ -15,21 +15,14 @@ from dagster import DagsterInstance
 from support import POSTGRES_URL
 
 from pipeline.groq_server.server import MockGroq, MockSettings
+from pipeline.leads.records import LEAD_COLUMNS
 from pipeline.llm.ratelimit import RateLimits
 from pipeline.orchestration.settings import DATA_DIR, PROJECT_ROOT
 from pipeline.persona.reader import load_persona
 from pipeline.persona.spec import Persona
 from pipeline.storage.postgres_warehouse import pg_transaction, psycopg2_dsn
 
-LEAD_HEADER = (
-    "account_name",
-    "lead_first_name",
-    "lead_last_name",
-    "lead_job_title",
-    "account_domain",
-    "account_employee_range",
-    "account_industry",
-)
+LEAD_HEADER = LEAD_COLUMNS
 
 
 @pytest.fixture(scope="session")
