@@ -70,7 +70,6 @@ TITLES = (
     "VP of Sales",
     "Head of Sales",
     "Sales Manager",
-    "Director of Business Development",
     "Chief Revenue Officer",
     "Account Executive",
     "HR Director",

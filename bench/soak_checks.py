@@ -37,6 +37,10 @@ def rows(url: str, sql: str, parameters: Sequence[object] = ()) -> list[tuple]:
         return cursor.fetchall()
 
 
+def count(url: str, sql: str, parameters: Sequence[object] = ()) -> int:
+    return int(rows(url, sql, parameters)[0][0])
+
+
 def client_fingerprints(url: str, schema: str) -> dict[tuple[str, str], str]:
     """Each client's rows of each table, as one digest (none before the table exists)."""
     found: dict[tuple[str, str], str] = {}
@@ -97,30 +101,30 @@ def check_night(
 
 def _ranking(url: str, schema: str, client: str, top_n: int) -> list[str]:
     problems = []
-    unmatched = rows(
+    unmatched = count(
         url,
         f"select count(*) from (select lead_id from {schema}.ranked_leads where client = %s) r "
         f"full join (select lead_id from {schema}.lead_evaluations where client = %s) e "
         "using (lead_id) where r.lead_id is null or e.lead_id is null",
         (client, client),
-    )[0][0]
+    )
     if unmatched:
         problems.append(f"{client}: {unmatched} leads without exactly one evaluation")
-    doubled = rows(
+    doubled = count(
         url,
         f"select count(*) from (select lead_id from {schema}.lead_evaluations where client = %s "
         "group by lead_id having count(*) > 1) d",
         (client,),
-    )[0][0]
+    )
     if doubled:
         problems.append(f"{client}: {doubled} leads with more than one evaluation")
-    gaps = rows(
+    gaps = count(
         url,
         f"select count(*) from (select company_key from {schema}.ranked_leads where client = %s "
         "and company_rank is not null group by company_key "
         "having max(company_rank) <> count(*) or count(distinct company_rank) <> count(*)) g",
         (client,),
-    )[0][0]
+    )
     if gaps:
         problems.append(f"{client}: {gaps} companies whose ranks are not 1..n")
     top = set(
