@@ -9,9 +9,9 @@ Each night some clients get new exports in their inbox; the inbox sensor's tick 
 and its run requests are launched through the instance, as the daemon does. One or more
 faults, drawn with the seed, hit the night:
 
-- `worker_killed`: a run's process SIGKILLed in the model step;
-- `postgres_killed`: the server SIGKILLed during a COPY into a warehouse table, started
-  again a second later;
+- `worker_killed`: the process of a run in its model step SIGKILLed;
+- `postgres_killed`: the server SIGKILLed while a transaction writes to a warehouse table (a
+  COPY, a delete; after the night's runs if none was seen), started again a second later;
 - `disk_full`: the export filesystem (a small tmpfs; a plain folder, and the fault skipped,
   without root) full when the night starts, room made once a run has failed on it;
 - `groq_down`: every model call refused for the whole night;
@@ -29,7 +29,9 @@ ranks them.
 
 Printed: nights, faults by kind, runs, runs retried, the most leads pending after a night,
 violations (0 when all holds; one still there the next night counts again); with --json one
-object with `nights`, `faults`, `retried` and `violations`, and the rest.
+object with `nights`, `faults`, `retried` and `violations`, and the rest. Each night also
+prints a line on stderr: its faults, runs and retries, their wait in the queue and run time,
+the slowest steps.
 """
 
 from __future__ import annotations
@@ -41,24 +43,33 @@ import json
 import logging
 import os
 import random
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg2
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter, build_sensor_context
-from dagster_dev import dagster_dev, kill_step_process, launch_ranking, new_home, wait_until
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunsFilter,
+    build_sensor_context,
+)
+from dagster_dev import dagster_dev, launch_ranking, new_home, wait_for_storage
 from own_postgres import OwnPostgres
 from soak_checks import Violations, check_night, client_fingerprints
 
 from pipeline.definitions import build_definitions
 from pipeline.groq_server.server import MockGroq, MockSettings
 from pipeline.leads.records import LEAD_COLUMNS
-from pipeline.llm.ratelimit import RateLimits
+from pipeline.llm.config import load_groq_config
 from pipeline.orchestration.settings import DATA_DIR, Settings
 from pipeline.persona.reader import load_persona
 
@@ -66,6 +77,12 @@ KINDS = ("worker_killed", "postgres_killed", "disk_full", "groq_down", "inbox_bu
 CLIENTS = ("north", "south", "east", "west", "central")
 SCHEMA = "persona_ranker"
 NIGHT_TAG = "soak/night"
+MODEL_STEP = "lead_evaluations.evaluate_shard"
+MODEL_STEP_EVENTS = {
+    DagsterEventType.STEP_START,
+    DagsterEventType.STEP_SUCCESS,
+    DagsterEventType.STEP_FAILURE,
+}
 TITLES = (
     "VP of Sales",
     "Head of Sales",
@@ -80,18 +97,20 @@ TITLES = (
     "Sales Enablement Specialist",
 )
 RANGES = ("11-50", "51-200", "201-500", "1001-5000")
-ROOMY = RateLimits(10_000, 10_000_000, 1_000_000, 1_000_000_000)
+# The account's tier: the runs' limiter and the model server hold the same budget. The soak
+# plays faults, not a small account's minute (the free tier's 8,000 tokens admit about eight
+# of its calls a minute, shared by every run).
+TIER = "developer"
 
 
 def export(client: str, night: int, number: int, rng: random.Random) -> list[list[str]]:
-    """One CRM export: two companies of the client's, each of five people with titles of
-    their own (colleagues sharing a title are each asked today: a cost of its own, kept out
-    of the count of answers a fault made us pay twice)."""
+    """One CRM export: two companies of the client's, each of five people, some of whom may
+    share a title (one answer for both: asking each would be an answer paid twice)."""
     rows = []
     for company in range(2):
         firm = f"{client.title()} {night}-{number}-{company}"
         size = rng.choice(RANGES)
-        for person, title in enumerate(rng.sample(TITLES, 5)):
+        for person, title in enumerate(rng.choices(TITLES, k=5)):
             rows.append(
                 [
                     firm,
@@ -125,6 +144,8 @@ class Night:
         self.dropped: Counter[str] = Counter()
         # Processes or databases killed while a model call may have been in flight.
         self.calls_cut = 0
+        # Set once the night's runs and retries have ended: a strike waits no longer.
+        self.ended = threading.Event()
 
     def play(self) -> tuple[list[str], dict[tuple[str, str], str]]:
         soak = self.soak
@@ -180,37 +201,68 @@ class Night:
         for strike in strikes:
             strike.start()
         self._wait_for_the_night()
+        self.ended.set()
         for strike in strikes:
             strike.join(timeout=120)
+        if any(strike.is_alive() for strike in strikes):
+            raise RuntimeError(f"night {self.number}: a fault did not finish in 120 s")
         soak.groq.set_outage("")
         soak.free_disk()
         return sorted(ran), before
 
+    def _until(self, condition: Callable[[], bool], poll_s: float) -> bool:
+        """Waits for `condition` while the night's runs go on: False once they have ended
+        without it (a fault that found nothing to strike mid-way strikes after them)."""
+        while not self.ended.is_set():
+            if condition():
+                return True
+            time.sleep(poll_s)
+        return False
+
     def _kill_worker(self, runs: list[str]) -> None:
-        soak = self.soak
-        served = len(soak.groq.served())
-        try:
-            wait_until(lambda: len(soak.groq.served()) > served, 60, "a model call")
-            kill_step_process(soak.instance, runs[0], "lead_evaluations.evaluate_shard")
+        """SIGKILL to the process of the first of the night's runs seen in its model step."""
+        in_model_step: list[int] = []
+
+        def found() -> bool:
+            in_model_step.extend(filter(None, (self._model_step_pid(run) for run in runs)))
+            return bool(in_model_step)
+
+        if not self._until(found, 0.1):
+            return  # every lead came from the cache: nothing to kill in the model step
+        with contextlib.suppress(ProcessLookupError):  # the step ended just now
+            os.kill(in_model_step[0], signal.SIGKILL)
             self.calls_cut += 1
-        except (TimeoutError, ProcessLookupError):
-            pass  # every lead came from the cache: nothing to kill in the model step
+
+    def _model_step_pid(self, run_id: str) -> int | None:
+        """The pid of the run's process while its model step runs (started, not ended)."""
+        started = None
+        for record in self.soak.instance.all_logs(run_id, of_type=MODEL_STEP_EVENTS):
+            if not (record.step_key or "").startswith(MODEL_STEP) or not record.dagster_event:
+                continue
+            if record.dagster_event.event_type == DagsterEventType.STEP_START:
+                started = record.dagster_event.pid
+            else:
+                return None
+        return started
 
     def _kill_postgres(self, runs: list[str]) -> None:
-        with contextlib.suppress(TimeoutError):
-            wait_until(self.soak.copying, 60, "a COPY")
+        # Not `with connection`: that opens a transaction even in autocommit, and a
+        # transaction sees one snapshot of pg_stat_activity.
+        with contextlib.closing(psycopg2.connect(self.soak.server.url)) as watching:
+            watching.autocommit = True
+            self._until(lambda: _writing(watching), 0.02)
         # A model call answered while the database is gone is never recorded: at most one.
         self.calls_cut += 1
         self.soak.server.kill()
         time.sleep(1)
         self.soak.server.start()
+        wait_for_storage(self.soak.port)
 
     def _free_disk_after_a_failure(self, runs: list[str]) -> None:
         """Room is made once a run has failed on the full disk, as an operator's alert
         would: the retry writes the files."""
         if self.soak.small_disk:
-            with contextlib.suppress(TimeoutError):
-                wait_until(self._failed_runs, 120, "a run failing on the full disk")
+            self._until(self._failed_runs, 0.5)
             self.soak.free_disk()
 
     def _failed_runs(self) -> bool:
@@ -218,6 +270,24 @@ class Night:
             self.soak.instance.get_run_records(
                 RunsFilter(tags={NIGHT_TAG: str(self.number)}, statuses=[DagsterRunStatus.FAILURE])
             )
+        )
+
+    def timings(self) -> str:
+        """Where the night's time went: runs, their mean wait in the queue and run time."""
+        records = self.soak.instance.get_run_records(RunsFilter(tags={NIGHT_TAG: str(self.number)}))
+        waits = [r.start_time - r.create_timestamp.timestamp() for r in records if r.start_time]
+        spans = [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
+        retried = sum(1 for r in records if "dagster/retry_number" in r.dagster_run.tags)
+        steps: dict[str, list[float]] = {}
+        for record in records:
+            for step in self.soak.instance.get_run_step_stats(record.dagster_run.run_id):
+                if step.start_time and step.end_time:
+                    steps.setdefault(step.step_key, []).append(step.end_time - step.start_time)
+        slowest = sorted(steps.items(), key=lambda item: -_mean(item[1]))[:3]
+        return (
+            f"{len(records)} runs ({retried} retries), queued {_mean(waits):.1f} s, "
+            f"ran {_mean(spans):.1f} s on average; slowest steps "
+            + ", ".join(f"{key} {_mean(times):.1f} s" for key, times in slowest)
         )
 
     def _wait_for_the_night(self, timeout_s: float = 600) -> None:
@@ -241,7 +311,7 @@ class Night:
                 settled_since = None
             elif settled_since is None:
                 settled_since = time.monotonic()
-            elif time.monotonic() - settled_since > 2:
+            elif time.monotonic() - settled_since > 1:
                 return
             time.sleep(0.5)
         raise TimeoutError(f"night {self.number} did not settle in {timeout_s:.0f} s")
@@ -264,14 +334,6 @@ class Soak:
 
     def free_disk(self) -> None:
         self.filler.unlink(missing_ok=True)
-
-    def copying(self) -> bool:
-        with psycopg2.connect(self.server.url) as connection, connection.cursor() as cursor:
-            cursor.execute(
-                "select count(*) from pg_stat_activity where state = 'active' and query ilike %s",
-                (f"copy %{SCHEMA}%",),
-            )
-            return cursor.fetchone()[0] > 0
 
     def tick(self) -> list:
         """The inbox sensor's tick, as the daemon runs it (every 30 s there): its requests."""
@@ -303,6 +365,10 @@ class Soak:
             "PERSONA_RANKER_EVALUATOR": "groq",
             "PERSONA_RANKER_GROQ_BATCH_SIZE": "4",
             "PERSONA_RANKER_GROQ_CONCURRENCY": "1",
+            "PERSONA_RANKER_GROQ_TIER": TIER,
+            # A night with Groq down costs each run four attempts of three calls: 0.2 s
+            # doubling instead of 1 s doubling (the shipped default) keeps it seconds long.
+            "PERSONA_RANKER_GROQ_BACKOFF_SECONDS": "0.2",
             "PERSONA_RANKER_EXPORT": str(self.exports / "campaign.csv"),
             "PERSONA_RANKER_INBOX": str(self.inbox),
             "PERSONA_RANKER_INBOX_SETTLE_SECONDS": "0",
@@ -311,6 +377,7 @@ class Soak:
 
     def run(self, nights: int) -> dict[str, object]:
         persona = load_persona(DATA_DIR / "persona.yaml")
+        limits = load_groq_config(DATA_DIR / "groq.yaml").limits(TIER)
         faults: Counter[str] = Counter()
         violations = Violations()
         dropped: Counter[str] = Counter()
@@ -319,15 +386,14 @@ class Soak:
         started = time.monotonic()
         with (
             OwnPostgres() as self.server,
-            MockGroq(persona, MockSettings(ROOMY, latency_s=0.05, disagreement=0.0)) as self.groq,
+            MockGroq(persona, MockSettings(limits, latency_s=0.05, disagreement=0.0)) as self.groq,
         ):
             env = self.environment()
             os.environ.update(env)  # this process ticks the sensor and reads the instance
             settings = Settings.from_env(env)
             self.sensor = build_definitions(settings).resolve_sensor_def("lead_inbox")
             self.cursor: str | None = None
-            monitoring = {"poll_interval_seconds": 5, "free_slots_after_run_end_seconds": 1}
-            home = new_home(self.scratch / "dagster_home", True, monitoring)
+            home = new_home(self.scratch / "dagster_home", postgres_storage=True, quick=True)
             with (
                 dagster_dev(home, env, log=self.scratch / "dagster_dev.log") as self.port,
                 DagsterInstance.from_config(str(home)) as self.instance,
@@ -358,13 +424,13 @@ class Soak:
                     print(
                         f"{time.monotonic() - started:.0f} s: night {number + 1}/{nights}: "
                         f"{', '.join(drawn)}; ran {', '.join(ran) or 'nobody'}; "
-                        f"{len(found)} violations" + "".join(f"\n  - {p}" for p in found),
+                        f"{night.timings()}; {len(found)} violations"
+                        + "".join(f"\n  - {p}" for p in found),
                         file=sys.stderr,
                         flush=True,
                     )
                 records = self.instance.get_run_records()
         runs = [record.dagster_run for record in records]
-        ran_s = [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
         return {
             "nights": nights,
             "faults": dict(sorted(faults.items())),
@@ -375,9 +441,28 @@ class Soak:
             "violations": violations.count,
             "violation_details": violations.details[:20],
             "wall_s": round(time.monotonic() - started, 1),
-            "run_s_mean": round(sum(ran_s) / len(ran_s), 1) if ran_s else 0.0,
+            "run_s_mean": round(
+                _mean([r.end_time - r.start_time for r in records if r.start_time and r.end_time]),
+                1,
+            ),
             "disk_full_played": self.small_disk,
         }
+
+
+def _writing(connection: Any) -> bool:
+    """A transaction writing to the warehouse's tables is open (a COPY, a delete or an insert,
+    running or awaiting its commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select count(*) from pg_stat_activity "
+            "where state in ('active', 'idle in transaction') and query ~* %s",
+            (rf'^\s*(copy|delete from|insert into|update)\s+"?{SCHEMA}"?\.',),
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def _mount_small_disk(folder: Path) -> bool:
@@ -394,6 +479,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.INFO)  # the sensor's line per file taken
+    # Stopped with SIGTERM (a CI timeout, `kill`): the servers are stopped and the small
+    # filesystem unmounted on the way out, as after the last night.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="persona-ranker-soak-") as scratch:
         soak = Soak(Path(scratch), args.seed)
         try:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from dagster import DagsterInstance, ExecuteInProcessResult, RunRequest
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
+from pipeline.leads.files import read_lead_file
 from pipeline.orchestration.clients import DEFAULT_CLIENT, Client
-from pipeline.orchestration.settings import Settings
+from pipeline.orchestration.settings import DATA_DIR, Settings
 
 # The machine's PostgreSQL (CI starts it); each test gets a schema of its own in it.
 POSTGRES_URL = os.environ.get(
@@ -46,3 +47,11 @@ def run_request(instance: DagsterInstance, settings: Settings, request: RunReque
         run_config=request.run_config,
         tags=request.tags,
     ).success
+
+
+def answers_needed(lead_ids: Iterable[str]) -> int:
+    """How many model answers these bundled leads take: colleagues with the same title at the
+    same company share one (their cache key is the same)."""
+    leads = read_lead_file(DATA_DIR / "leads.csv").leads
+    chosen = leads[leads["lead_id"].isin(set(lead_ids))]
+    return len(chosen.drop_duplicates(["company_key", "lead_job_title"]))

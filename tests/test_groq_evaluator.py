@@ -7,27 +7,23 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import groq
 import pandas as pd
 import pytest
+from evaluator_harness import BATCH, MODEL, Harness
+from support import answers_needed
 
 from pipeline.groq_server.server import MockGroq
 from pipeline.leads.files import read_lead_file
-from pipeline.llm.client import AccessDenied, GroqChat
+from pipeline.llm.client import AccessDenied
 from pipeline.llm.config import GroqConfig, ModelPrice, load_groq_config
-from pipeline.llm.evaluator import EvaluationIncomplete, HybridEvaluator, ModelStats
-from pipeline.llm.ratelimit import RateLimiter, RateLimits
-from pipeline.llm.store import LlmStore
-from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA
+from pipeline.llm.evaluator import EvaluationIncomplete
+from pipeline.llm.ratelimit import RateLimits
+from pipeline.orchestration.settings import DATA_DIR
 from pipeline.persona.spec import Persona
 from pipeline.ranking.enrichment import enrich_leads
 from pipeline.ranking.evaluation import EVALUATION_COLUMNS, evaluate_with_rules
-from pipeline.storage.stores import Warehouse
 
 pytestmark = pytest.mark.groq_server
-
-MODEL = "openai/gpt-oss-120b"
-BATCH = 40
 
 
 @pytest.fixture(scope="module")
@@ -43,51 +39,6 @@ def config() -> GroqConfig:
 @pytest.fixture
 def rules(leads: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     return evaluate_with_rules(leads, persona, "rules", datetime.now(UTC))
-
-
-class Harness:
-    """An evaluator wired to one server and one warehouse, as the Groq resource wires it."""
-
-    def __init__(self, server: MockGroq, warehouse: Path, persona: Persona, config: GroqConfig):
-        self.server = server
-        self.store = LlmStore(Warehouse(str(warehouse), DUCKDB_SCHEMA), "default")
-        self.persona = persona
-        self.config = config
-
-    def evaluate(
-        self,
-        leads: pd.DataFrame,
-        model: str = MODEL,
-        limits: RateLimits | None = None,
-        minute_s: float = 60.0,
-        timeout_s: float = 10.0,
-        batch_size: int = BATCH,
-        persona: Persona | None = None,
-        concurrency: int = 1,
-        log: Callable[[str], None] = lambda _: None,
-    ) -> tuple[pd.DataFrame, ModelStats]:
-        client = groq.Groq(
-            api_key="test-key", base_url=self.server.base_url, timeout=timeout_s, max_retries=0
-        )
-        chat = GroqChat(
-            client=client,
-            model=model,
-            limiter=RateLimiter(limits or self.server.settings.limits, minute_s),
-            config=self.config,
-            max_wait_s=30,
-            backoff_s=0.01,
-        )
-        evaluator = HybridEvaluator(
-            persona or self.persona,
-            chat,
-            self.store,
-            "run-1",
-            batch_size,
-            log=log,
-            concurrency=concurrency,
-        )
-        with client:
-            return evaluator.evaluate(leads, datetime.now(UTC))
 
 
 @pytest.fixture
@@ -191,6 +142,25 @@ def test_a_bad_answer_is_asked_again(harness: Harness, leads: pd.DataFrame, faul
     assert stats.problems
 
 
+def test_colleagues_with_the_same_title_are_asked_once_and_share_the_answer(
+    harness: Harness, leads: pd.DataFrame
+) -> None:
+    """Two people with the same title at the same company read the same to the model: one is
+    asked, both get its answer, in one run and in calls of any size."""
+    twins = leads.copy()
+    twins["lead_id"] = twins["lead_id"] + "-twin"
+    doubled = pd.concat([leads, twins], ignore_index=True)
+    evaluations, stats = harness.evaluate(doubled, batch_size=7, concurrency=4)
+    sent = [text for request in harness.server.served() for text in request.contents]
+    assert len(sent) == len(set(sent)) == stats.sent_to_model - stats.shared_answers
+    assert stats.shared_answers >= stats.sent_to_model // 2
+    by_model = evaluations[evaluations["evaluator"] == "groq"].set_index("lead_id")
+    originals = by_model.loc[[i for i in by_model.index if not i.endswith("-twin")]]
+    twins_judged = by_model.loc[originals.index + "-twin"]
+    columns = ["relevance_score", "reasoning", "is_relevant"]
+    assert (twins_judged[columns].to_numpy() == originals[columns].to_numpy()).all()
+
+
 def test_an_extra_id_is_ignored(harness: Harness, leads: pd.DataFrame) -> None:
     harness.server.queue_faults(["extra_id"])
     _, stats = harness.evaluate(leads)
@@ -216,7 +186,9 @@ def test_a_call_that_keeps_failing_falls_back_to_the_rules_never_to_irrelevant(
     harness.server.queue_faults(["500"] * 4)
     evaluations, stats = harness.evaluate(leads)
     fallback = evaluations["evaluator"] == "rules_fallback"
-    assert fallback.sum() == stats.fallbacks == BATCH
+    # The failed call's leads, and the colleagues who share one of their answers.
+    assert fallback.sum() == stats.fallbacks
+    assert answers_needed(evaluations.loc[fallback, "lead_id"]) == BATCH
     assert evaluations.loc[fallback, "fallback_reason"].str.startswith("model call failed").all()
     # The rules' judgement, not a failure's zero: relevant leads stay relevant.
     pd.testing.assert_series_equal(
@@ -236,9 +208,9 @@ def test_the_daily_cap_stops_cleanly_and_the_next_run_sends_only_what_is_pending
     assert stopped.value.stats.calls == 2
     assert "pending (not judged, not marked irrelevant)" in str(stopped.value)
     _, resumed = harness.evaluate(leads)
-    assert resumed.cache_hits == BATCH
+    assert resumed.cache_hits == resumed.sent_to_model - len(pending)
     assert resumed.answered == len(pending)
-    assert resumed.calls == -(-len(pending) // BATCH)
+    assert resumed.calls == -(-answers_needed(lead.lead_id for lead in pending) // BATCH)
 
 
 @pytest.mark.parametrize("outage", ["503", "slow"])
@@ -384,10 +356,8 @@ def test_calls_in_flight_together_give_the_same_evaluations(
     progress = [line for line in lines if line.startswith("model calls ")]
     assert len(progress) == parallel_stats.calls
     assert progress[-1].startswith(f"model calls {parallel_stats.calls}/{parallel_stats.calls}:")
-    assert (
-        f"{parallel_stats.sent_to_model}/{parallel_stats.sent_to_model} leads judged"
-        in (progress[-1])
-    )
+    asked = parallel_stats.sent_to_model - parallel_stats.shared_answers
+    assert f"{asked}/{asked} leads judged" in progress[-1]
 
 
 def test_titles_in_other_scripts_are_sent_to_the_model(harness: Harness, persona: Persona) -> None:

@@ -45,9 +45,7 @@ from pipeline.orchestration.inbox import ARCHIVE_DIR, REJECTED_DIR
 from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA, PROJECT_ROOT, Settings
 
 FILLER = "filler.bin"
-# The project's run monitoring, with the daemon looking every 5 s rather than every 30.
 SCHEMA = "persona_ranker"
-QUICK_MONITORING = {"poll_interval_seconds": 5, "free_slots_after_run_end_seconds": 1}
 
 
 @pytest.fixture
@@ -135,7 +133,7 @@ def test_a_killed_run_worker_is_failed_and_retried_from_its_failure_paying_no_ca
     with the project's instance settings: the run is marked failed, the daemon retries it
     from the failed step, and the retry sends only the leads no finished call answered."""
     server = groq_server(latency_s=0.3)
-    home = new_home(tmp_path / "dagster_home", monitoring=QUICK_MONITORING)
+    home = new_home(tmp_path / "dagster_home", quick=True)
     warehouse = tmp_path / "warehouse.duckdb"
     env = {
         "GROQ_API_KEY": "gsk_test_key",
@@ -231,9 +229,7 @@ def test_postgres_killed_mid_write_keeps_the_last_rows_and_the_retry_finishes_th
             "PERSONA_RANKER_EXPORT": str(tmp_path / "campaign.csv"),
             "PERSONA_RANKER_WORK_DIR": str(tmp_path / "work"),
         }
-        home = new_home(
-            tmp_path / "dagster_home", postgres_storage=True, monitoring=QUICK_MONITORING
-        )
+        home = new_home(tmp_path / "dagster_home", postgres_storage=True, quick=True)
         with dagster_dev(home, env, log=tmp_path / "dagster_dev.log") as port:
             first = launch_ranking(port, {"dagster/partition": "default"})
             assert wait_for_run(port, first) == "SUCCESS"

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.orchestration.clients import Client
 from pipeline.orchestration.executors import ENV_CELERY_BROKER, executor_config
+from pipeline.orchestration.resources import GroqEvaluator, select_evaluator
 from pipeline.orchestration.run_settings import (
     clients_document,
     clients_from_document,
@@ -65,3 +66,16 @@ def test_the_executor_is_run_config_and_a_broker_password_its_variable_name() ->
 def test_an_unknown_executor_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown executor 'dask'"):
         Settings(executor="dask")
+
+
+def test_the_groq_back_off_comes_from_the_environment_to_the_evaluator() -> None:
+    settings = Settings.from_env(
+        {"PERSONA_RANKER_GROQ_BACKOFF_SECONDS": "0.25", "PERSONA_RANKER_EVALUATOR": "groq"}
+    )
+    assert settings_from_document(settings_document(settings)).groq_backoff_s == 0.25
+    evaluator = select_evaluator(settings, {"GROQ_API_KEY": "gsk_test"})
+    assert isinstance(evaluator, GroqEvaluator) and evaluator.backoff_s == 0.25
+    with pytest.raises(ValueError, match="must be a number of seconds"):
+        Settings.from_env({"PERSONA_RANKER_GROQ_BACKOFF_SECONDS": "soon"})
+    with pytest.raises(ValueError, match="must not be negative"):
+        Settings(groq_backoff_s=-1)

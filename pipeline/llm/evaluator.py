@@ -13,6 +13,7 @@ In batch mode the leads the cache cannot answer go to Groq's Batch API instead o
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -117,6 +118,8 @@ class ModelStats:
     model: str
     sent_to_model: int = 0
     cache_hits: int = 0
+    # Leads that took the answer of a colleague with the same cache key, asked in this run.
+    shared_answers: int = 0
     answered: int = 0
     fallbacks: int = 0
     calls: int = 0
@@ -135,6 +138,7 @@ class ModelStats:
             "model": self.model,
             "sent_to_model": self.sent_to_model,
             "cache_hits": self.cache_hits,
+            "shared_answers": self.shared_answers,
             "answered_by_model": self.answered,
             "rules_fallbacks": self.fallbacks,
             "calls": self.calls,
@@ -156,6 +160,37 @@ class ModelStats:
         self.usd += record.usd
         self.waited_s += record.waited_s
         self.estimated_prompt_tokens += record.estimated_prompt_tokens
+
+
+def one_per_answer(
+    leads: list[LeadForModel], keys: dict[str, str]
+) -> tuple[list[LeadForModel], dict[str, list[LeadForModel]]]:
+    """One lead per cache key is asked; the others with the same key (colleagues with the
+    same title) take its answer, so no answer is paid twice. Returns the leads to ask and,
+    per lead asked, the leads that share its answer."""
+    asked: dict[str, LeadForModel] = {}
+    sharers: dict[str, list[LeadForModel]] = {}
+    for lead in leads:
+        first = asked.setdefault(keys[lead.lead_id], lead)
+        if first is not lead:
+            sharers.setdefault(first.lead_id, []).append(lead)
+    return list(asked.values()), sharers
+
+
+def share_answers(
+    sharers: dict[str, list[LeadForModel]],
+    answers: dict[str, CachedScore],
+    fallbacks: dict[str, str],
+) -> None:
+    """The answer (or the rules' fallback) of each lead asked, for the leads sharing it."""
+    for lead_id, others in sharers.items():
+        for lead in others:
+            if lead_id in answers:
+                answers[lead.lead_id] = dataclasses.replace(
+                    answers[lead_id], lead_id=lead.lead_id, company_key=lead.company_key
+                )
+            elif lead_id in fallbacks:
+                fallbacks[lead.lead_id] = fallbacks[lead_id]
 
 
 @dataclass
@@ -208,13 +243,17 @@ class HybridEvaluator:
         cached = self.store.cached(list(keys.values()))
         answers = {lead_id: cached[key] for lead_id, key in keys.items() if key in cached}
         stats.cache_hits = len(answers)
-        todo = [lead for lead in candidates if lead.lead_id not in answers]
+        todo, sharers = one_per_answer(
+            [lead for lead in candidates if lead.lead_id not in answers], keys
+        )
+        stats.shared_answers = sum(map(len, sharers.values()))
         plan = self._plan(todo, keys)
         fallbacks = dict(plan.fallbacks)
         batches = company_batches(plan.sync, self.batch_size)
         self.log(
             f"{len(candidates)} of {len(leads)} leads need the model; {stats.cache_hits} "
-            f"cached, {len(plan.sync)} to send in {len(batches)} calls to {self.chat.model}, "
+            f"cached, {stats.shared_answers} share a colleague's answer, "
+            f"{len(plan.sync)} to send in {len(batches)} calls to {self.chat.model}, "
             f"{self.concurrency} at a time"
             + (
                 f"; {len(plan.submit)} to a batch, {len(plan.waiting)} waiting in open batches, "
@@ -236,11 +275,13 @@ class HybridEvaluator:
             pending = [
                 lead
                 for part in batches
-                for lead in part
-                if lead.lead_id not in answers and lead.lead_id not in fallbacks
+                for asked in part
+                if asked.lead_id not in answers and asked.lead_id not in fallbacks
+                for lead in (asked, *sharers.get(asked.lead_id, ()))
             ]
             raise EvaluationIncomplete(str(stop), pending, stats) from stop
         fallbacks.update(self._failed_calls)
+        share_answers(sharers, answers, fallbacks)
         if self.batch and (plan.submit or plan.waiting):
             submitted = (
                 self.batch.batches.submit(
@@ -304,8 +345,9 @@ class HybridEvaluator:
         stats: ModelStats,
     ) -> None:
         """Every batch, `concurrency` calls in flight. Answers are keyed by lead, so the
-        result does not depend on the order in which calls finish. A daily cap or an outage
-        stops the calls not yet started; the ones in flight finish and are paid and cached."""
+        result does not depend on the order in which calls finish. A daily cap, an outage or
+        any other error (the warehouse lost, so answers could no longer be recorded) stops
+        the calls not yet started; the ones in flight finish."""
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="groq-call") as pool:
             futures = [
                 pool.submit(self._judge, batch, keys, answers, fallbacks, stats, True)
@@ -314,7 +356,7 @@ class HybridEvaluator:
             try:
                 for future in as_completed(futures):
                     future.result()
-            except CallsStopped:
+            except BaseException:
                 for future in futures:
                     future.cancel()
                 raise

@@ -165,7 +165,10 @@ class LlmStore:
         persona_fingerprint: str,
     ) -> None:
         """The call and the answers it paid for, together or not at all."""
-        with self.transaction() as cursor:
+        with (
+            self.warehouse.writing(f"{CALLS_TABLE} and {CACHE_TABLE}"),
+            self.transaction() as cursor,
+        ):
             self.insert_call(cursor, self.client, run_id, record)
             self.insert_answers(
                 cursor, record.call_id, answers, prompt_version, persona_fingerprint

@@ -359,6 +359,7 @@ def select_evaluator(settings: Settings, environ: Mapping[str, str] = os.environ
         warehouse_schema=settings.warehouse_schema,
         batch_size=settings.groq_batch_size,
         concurrency=settings.groq_concurrency,
+        backoff_s=settings.groq_backoff_s,
         batch_failed=settings.groq_batch_failed,
     )
 

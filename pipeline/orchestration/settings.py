@@ -51,6 +51,8 @@ ENV_GROQ_CONCURRENCY = "PERSONA_RANKER_GROQ_CONCURRENCY"
 ENV_GROQ_BATCH = "PERSONA_RANKER_GROQ_BATCH"
 ENV_GROQ_BATCH_FAILED = "PERSONA_RANKER_GROQ_BATCH_FAILED"
 ENV_GROQ_BATCH_POLL = "PERSONA_RANKER_GROQ_BATCH_POLL_SECONDS"
+# The first wait before a call that failed (5xx, 498, a timeout) is sent again; it doubles.
+ENV_GROQ_BACKOFF = "PERSONA_RANKER_GROQ_BACKOFF_SECONDS"
 # Where a run's steps execute (in_process, multiprocess, celery) and the Celery broker.
 ENV_EXECUTOR = "PERSONA_RANKER_EXECUTOR"
 # Where steps in different processes leave each other their shards (a folder or fsspec URL
@@ -129,6 +131,7 @@ class Settings:
     groq_batch_failed: str = "batch"
     # How often `run --batch --wait` asks Groq how its batches are doing.
     groq_batch_poll_s: float = 30.0
+    groq_backoff_s: float = 1.0
     # Where a run's steps execute: this process, a process per step, or Celery workers.
     executor: str = "in_process"
     celery_broker: str = DEFAULT_BROKER
@@ -159,6 +162,8 @@ class Settings:
             )
         if self.groq_batch_poll_s <= 0:
             raise ValueError(f"batch poll interval must be positive, got {self.groq_batch_poll_s}")
+        if self.groq_backoff_s < 0:
+            raise ValueError(f"Groq back-off must not be negative, got {self.groq_backoff_s}")
         check_export_format(self.export_format)
         if self.executor not in EXECUTOR_CHOICES:
             raise ValueError(
@@ -203,19 +208,23 @@ class Settings:
         ):
             if environ.get(variable):
                 overrides[field] = Path(environ[variable]).expanduser().resolve()
-        for variable, field in (
-            (ENV_TOP_N, "top_n"),
-            (ENV_REPORT_MAX_COMPANIES, "report_max_companies"),
-            (ENV_GROQ_BATCH_SIZE, "groq_batch_size"),
-            (ENV_GROQ_CONCURRENCY, "groq_concurrency"),
-            (ENV_LEADS_PER_SHARD, "leads_per_shard"),
-            (ENV_INBOX_SETTLE, "inbox_settle_s"),
-        ):
+        whole, seconds = (int, "a whole number"), (float, "a number of seconds")
+        numbers: tuple[tuple[str, str, tuple[type, str]], ...] = (
+            (ENV_TOP_N, "top_n", whole),
+            (ENV_REPORT_MAX_COMPANIES, "report_max_companies", whole),
+            (ENV_GROQ_BATCH_SIZE, "groq_batch_size", whole),
+            (ENV_GROQ_CONCURRENCY, "groq_concurrency", whole),
+            (ENV_LEADS_PER_SHARD, "leads_per_shard", whole),
+            (ENV_INBOX_SETTLE, "inbox_settle_s", whole),
+            (ENV_GROQ_BATCH_POLL, "groq_batch_poll_s", seconds),
+            (ENV_GROQ_BACKOFF, "groq_backoff_s", seconds),
+        )
+        for variable, field, (kind, described) in numbers:
             if environ.get(variable):
                 try:
-                    overrides[field] = int(environ[variable])
+                    overrides[field] = kind(environ[variable])
                 except ValueError as error:
-                    raise ValueError(f"{variable} must be a whole number") from error
+                    raise ValueError(f"{variable} must be {described}") from error
         for variable, field in (
             (ENV_GROQ_MODEL, "groq_model"),
             (ENV_GROQ_TIER, "groq_tier"),
@@ -235,11 +244,6 @@ class Settings:
             overrides["groq_batch"] = environ[ENV_GROQ_BATCH].strip().lower() in _TRUE
         if environ.get(ENV_GROQ_BATCH_FAILED):
             overrides["groq_batch_failed"] = environ[ENV_GROQ_BATCH_FAILED]
-        if environ.get(ENV_GROQ_BATCH_POLL):
-            try:
-                overrides["groq_batch_poll_s"] = float(environ[ENV_GROQ_BATCH_POLL])
-            except ValueError as error:
-                raise ValueError(f"{ENV_GROQ_BATCH_POLL} must be a number of seconds") from error
         if environ.get(ENV_EVALUATOR):
             overrides["evaluator"] = environ[ENV_EVALUATOR]
         if environ.get(ENV_COLUMNS):

@@ -160,12 +160,11 @@ class WarehouseConnectionLost(Exception):
     """The server went away in the middle of a read or a write (restarted, killed, the
     network cut): the transaction never committed, so the previous rows stay."""
 
-    def __init__(self, url: str, table_slice: TableSlice, writing: bool, error: Exception):
+    def __init__(self, url: str, tables: str, writing: bool, error: Exception):
         reason = " ".join(str(error).split()) or type(error).__name__
         what = "writing" if writing else "reading"
         super().__init__(
-            f"lost the warehouse {redact(url)} while {what} {table_slice.schema}."
-            f"{table_slice.table}: {reason}. "
+            f"lost the warehouse {redact(url)} while {what} {tables}: {reason}. "
             + (
                 "Nothing of this write was committed: the previous rows stay, and a retry "
                 "from this step writes them again."
@@ -173,6 +172,19 @@ class WarehouseConnectionLost(Exception):
                 else "Nothing was written."
             )
         )
+
+
+@contextmanager
+def naming_a_lost_connection(url: str, tables: str, writing: bool) -> Iterator[None]:
+    """A connection lost inside the block becomes WarehouseConnectionLost, naming the server
+    and the tables; an error the server itself answered (a lock timeout, a cancel) stays as
+    it is: its own message says what happened."""
+    try:
+        yield
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
+        if error.pgcode is not None:
+            raise
+        raise WarehouseConnectionLost(url, tables, writing, error) from None
 
 
 class PostgresClient(DbClient):
@@ -185,15 +197,13 @@ class PostgresClient(DbClient):
     def connect(
         self, context: OutputContext | InputContext, table_slice: TableSlice
     ) -> Iterator[Any]:  # type: ignore[override]
-        try:
-            with pg_transaction(self.url) as cursor:
-                yield cursor
-        except (psycopg2.OperationalError, psycopg2.InterfaceError) as error:
-            if error.pgcode is not None:
-                raise  # the server answered (a lock timeout, a cancel): its own message says
-            raise WarehouseConnectionLost(
-                self.url, table_slice, writing=isinstance(context, OutputContext), error=error
-            ) from None
+        tables = f"{table_slice.schema}.{table_slice.table}"
+        writing = isinstance(context, OutputContext)
+        with (
+            naming_a_lost_connection(self.url, tables, writing),
+            pg_transaction(self.url) as cursor,
+        ):
+            yield cursor
 
     @staticmethod
     def ensure_schema_exists(

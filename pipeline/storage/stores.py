@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from pipeline.storage.postgres_warehouse import (
     connect,
     ensure_schema,
     frame_from_cursor,
+    naming_a_lost_connection,
     pg_transaction,
     psycopg2_dsn,
     redact,
@@ -62,6 +63,13 @@ class Warehouse:
         if self.is_postgres:
             return pg_transaction(self.location)
         return duckdb_transaction(self.location)
+
+    def writing(self, tables: str) -> AbstractContextManager[None]:
+        """Around a write to `tables`: a PostgreSQL server lost in the middle is named
+        (WarehouseConnectionLost), not left as the driver's bare error."""
+        if self.is_postgres:
+            return naming_a_lost_connection(self.location, f"{self.schema}.{tables}", True)
+        return nullcontext()
 
     @contextmanager
     def session(self) -> Iterator[WarehouseSession]:
