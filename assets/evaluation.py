@@ -29,7 +29,7 @@ from pydantic import Field
 
 from assets.metadata import counts_by
 from pipeline.leads.records import for_client
-from pipeline.llm.evaluator import AwaitingBatch, EvaluationIncomplete
+from pipeline.llm.outcome import AwaitingBatch, EvaluationIncomplete
 from pipeline.orchestration.resources import (
     ClientDirectory,
     LeadEvaluator,

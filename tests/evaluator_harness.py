@@ -13,7 +13,8 @@ import pandas as pd
 from pipeline.groq_server.server import MockGroq
 from pipeline.llm.client import GroqChat
 from pipeline.llm.config import GroqConfig
-from pipeline.llm.evaluator import HybridEvaluator, ModelStats
+from pipeline.llm.evaluator import HybridEvaluator
+from pipeline.llm.outcome import ModelStats
 from pipeline.llm.ratelimit import RateLimiter, RateLimits
 from pipeline.llm.store import LlmStore
 from pipeline.orchestration.settings import DUCKDB_SCHEMA

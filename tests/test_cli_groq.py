@@ -22,9 +22,14 @@ import pytest
 
 from pipeline.groq_server.server import MockGroq
 from pipeline.leads.files import read_lead_file
-from pipeline.llm.evaluator import one_per_answer
 from pipeline.llm.prompts import LeadForModel
-from pipeline.llm.routing import answer_cache_key, company_batches, leads_for_model, needs_model
+from pipeline.llm.routing import (
+    answer_cache_key,
+    company_batches,
+    leads_for_model,
+    needs_model,
+    one_per_answer,
+)
 from pipeline.orchestration.instance import local_instance_config
 from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA
 from pipeline.persona.reader import load_persona

@@ -16,7 +16,7 @@ from pipeline.groq_server.server import MockGroq
 from pipeline.leads.files import read_lead_file
 from pipeline.llm.client import AccessDenied
 from pipeline.llm.config import GroqConfig, ModelPrice, load_groq_config
-from pipeline.llm.evaluator import EvaluationIncomplete
+from pipeline.llm.outcome import EvaluationIncomplete
 from pipeline.llm.ratelimit import RateLimits
 from pipeline.orchestration.settings import DATA_DIR
 from pipeline.persona.spec import Persona

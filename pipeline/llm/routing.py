@@ -3,6 +3,7 @@ and how the model's leads are packed into calls."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pipeline.llm.prompts import PROMPT_VERSION, LeadForModel, clean_field
+from pipeline.llm.store import CachedScore
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import FLAG_TRANSLATED
 from pipeline.ranking.rules import BASIS_CHAMPION, BASIS_FIT, BASIS_UNREAD
@@ -135,3 +137,34 @@ def plan_batch(
                 f"no batch answer ({attempts} batch{'es' if attempts > 1 else ''}): {error}"
             )[:200]
     return plan
+
+
+def one_per_answer(
+    leads: list[LeadForModel], keys: dict[str, str]
+) -> tuple[list[LeadForModel], dict[str, list[LeadForModel]]]:
+    """One lead per cache key is asked; the others with the same key (colleagues with the
+    same title) take its answer, so no answer is paid twice. Returns the leads to ask and,
+    per lead asked, the leads that share its answer."""
+    asked: dict[str, LeadForModel] = {}
+    sharers: dict[str, list[LeadForModel]] = {}
+    for lead in leads:
+        first = asked.setdefault(keys[lead.lead_id], lead)
+        if first is not lead:
+            sharers.setdefault(first.lead_id, []).append(lead)
+    return list(asked.values()), sharers
+
+
+def share_answers(
+    sharers: dict[str, list[LeadForModel]],
+    answers: dict[str, CachedScore],
+    fallbacks: dict[str, str],
+) -> None:
+    """The answer (or the rules' fallback) of each lead asked, for the leads sharing it."""
+    for lead_id, others in sharers.items():
+        for lead in others:
+            if lead_id in answers:
+                answers[lead.lead_id] = dataclasses.replace(
+                    answers[lead_id], lead_id=lead.lead_id, company_key=lead.company_key
+                )
+            elif lead_id in fallbacks:
+                fallbacks[lead.lead_id] = fallbacks[lead_id]
