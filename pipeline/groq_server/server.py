@@ -20,7 +20,6 @@ import math
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,15 @@ from pipeline.groq_server.model import (
     leads_in,
     score_leads,
 )
+from pipeline.groq_server.replies import (
+    Answer,
+    apply_content_fault,
+    bad_request,
+    error_reply,
+    request_problem,
+    user_message,
+)
+from pipeline.groq_server.windows import RateWindows, go_duration
 from pipeline.llm.ratelimit import RateLimits
 from pipeline.llm.tokens import chat_prompt_tokens, prefix_tokens, text_tokens
 from pipeline.persona.spec import Persona
@@ -62,7 +70,6 @@ FAULTS = (
 _STATUS_FAULTS = {"498": 498, "500": 500, "503": 503}
 # Faults that can last: the service refusing, or answering later than any client waits.
 _OUTAGES = ("500", "503", "slow")
-_DAY_MINUTES = 1440
 
 
 @dataclass
@@ -101,97 +108,6 @@ class ServedRequest:
     contents: tuple[str, ...] = ()
 
 
-class _Ledger:
-    """The server's sliding windows over the last minute and the last day."""
-
-    def __init__(self, settings: MockSettings) -> None:
-        self.settings = settings
-        self.minute: deque[tuple[float, int]] = deque()
-        self.day: deque[tuple[float, int]] = deque()
-
-    def _trim(self, now: float) -> None:
-        for window, span in ((self.minute, self.minute_s), (self.day, self.day_s)):
-            while window and window[0][0] <= now - span:
-                window.popleft()
-
-    @property
-    def minute_s(self) -> float:
-        return self.settings.minute_s
-
-    @property
-    def day_s(self) -> float:
-        return self.settings.minute_s * _DAY_MINUTES
-
-    def refusal(self, now: float, tokens: int) -> tuple[str, float] | None:
-        """Which limit a request of `tokens` would break and how long until it fits, or None
-        when it fits now."""
-        self._trim(now)
-        limits = self.settings.limits
-        for window, span, request_limit, token_limit, period in (
-            (self.day, self.day_s, limits.requests_per_day, limits.tokens_per_day, "day"),
-            (
-                self.minute,
-                self.minute_s,
-                limits.requests_per_minute,
-                limits.tokens_per_minute,
-                "minute",
-            ),
-        ):
-            if window and len(window) >= request_limit:
-                return f"requests per {period}", window[0][0] + span - now
-            if sum(spent for _, spent in window) + tokens > token_limit:
-                return f"tokens per {period}", _until_tokens_fit(
-                    window, span, now, tokens, token_limit
-                )
-        return None
-
-    def spend(self, now: float, tokens: int) -> None:
-        self.minute.append((now, tokens))
-        self.day.append((now, tokens))
-
-    def headers(self, now: float) -> dict[str, str]:
-        self._trim(now)
-        limits = self.settings.limits
-        minute_tokens = sum(t for _, t in self.minute)
-        return {
-            "x-ratelimit-limit-requests": str(limits.requests_per_day),
-            "x-ratelimit-limit-tokens": str(limits.tokens_per_minute),
-            "x-ratelimit-remaining-requests": str(max(limits.requests_per_day - len(self.day), 0)),
-            "x-ratelimit-remaining-tokens": str(max(limits.tokens_per_minute - minute_tokens, 0)),
-            "x-ratelimit-reset-requests": go_duration(
-                self.day[0][0] + self.day_s - now if self.day else 0
-            ),
-            "x-ratelimit-reset-tokens": go_duration(
-                self.minute[0][0] + self.minute_s - now if self.minute else 0
-            ),
-        }
-
-
-def _until_tokens_fit(
-    window: deque[tuple[float, int]], span: float, now: float, tokens: int, limit: int
-) -> float:
-    used = sum(spent for _, spent in window)
-    for at, spent in window:
-        used -= spent
-        if used + tokens <= limit:
-            return max(at + span - now, 0.0)
-    return span
-
-
-def go_duration(seconds: float) -> str:
-    """Groq's style: '520ms', '7.66s', '2m59.56s', '1h2m3s'."""
-    if seconds < 1:
-        return f"{max(seconds, 0) * 1000:.0f}ms"
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    text = f"{secs:.2f}".rstrip("0").rstrip(".") + "s"
-    if minutes or hours:
-        text = f"{int(minutes)}m{text}"
-    if hours:
-        text = f"{int(hours)}h{text}"
-    return text
-
-
 class MockGroq:
     """The server's state; `serve()` runs it, `start()` runs it on a background thread."""
 
@@ -200,7 +116,7 @@ class MockGroq:
         self.settings = settings
         self._readings = TitleReadings(persona)
         self._lock = threading.Lock()
-        self._ledger = _Ledger(settings)
+        self._ledger = RateWindows(settings.limits, settings.minute_s)
         self._faults: deque[str] = deque(settings.faults)
         self._outage = ""
         self._served: list[ServedRequest] = []
@@ -312,7 +228,7 @@ class MockGroq:
                 cached,
                 answer.completion,
                 counted,
-                tuple(lead_contents(_user_message(messages))),
+                tuple(lead_contents(user_message(messages))),
             )
             status, headers, reply = self._admit(now, counted, fault, served)
             if status == 200:
@@ -331,21 +247,19 @@ class MockGroq:
         self, body: dict[str, Any]
     ) -> list[dict[str, object]] | tuple[int, dict[str, str], dict[str, Any]]:
         """The leads a chat completion request asks about, or the error Groq would answer."""
-        problem = _request_problem(body)
+        problem = request_problem(body)
         if problem:
-            return _error(HTTPStatus.BAD_REQUEST, problem, "invalid_request_error")
+            return bad_request(problem)
         if body["model"] not in MODELS:
-            return _error(
+            return error_reply(
                 HTTPStatus.NOT_FOUND,
                 f"The model `{body['model']}` does not exist",
                 "model_not_found",
             )
         try:
-            return leads_in(_user_message(body["messages"]))
+            return leads_in(user_message(body["messages"]))
         except (ValueError, KeyError, TypeError) as error:
-            return _error(
-                HTTPStatus.BAD_REQUEST, f"cannot read the leads: {error}", "invalid_request_error"
-            )
+            return bad_request(f"cannot read the leads: {error}")
 
     def _batch_line(self, body: dict[str, Any], fault: str) -> tuple[int, dict[str, Any]]:
         """One request of a batch: answered like the chat endpoint, outside the per-minute
@@ -359,7 +273,7 @@ class MockGroq:
     def answer(self, body: dict[str, Any], leads: list[dict[str, object]], fault: str) -> Answer:
         """The model's answer to a readable request, with its token counts."""
         scored = score_leads(leads, self._readings, self.settings.disagreement)
-        content = _apply_content_fault(fault, answer_json(scored), scored)
+        content = apply_content_fault(fault, answer_json(scored), scored)
         reasoning = (
             self.settings.reasoning_tokens_per_call
             + self.settings.reasoning_tokens_per_lead * len(leads)
@@ -377,13 +291,13 @@ class MockGroq:
         ledger = self._ledger
         limits = self.settings.limits
         if fault == "413" or counted > limits.tokens_per_minute:
-            return _error(
+            return error_reply(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"Request too large: Limit {limits.tokens_per_minute}, Requested {counted}",
                 "tokens",
             )
         if fault in _STATUS_FAULTS:
-            return _error(
+            return error_reply(
                 _STATUS_FAULTS[fault],
                 "injected fault: over capacity or server error",
                 "server_error",
@@ -394,7 +308,7 @@ class MockGroq:
         refusal = refusal or ledger.refusal(now, counted)
         if refusal:
             name, wait = refusal
-            status, headers, body = _error(
+            status, headers, body = error_reply(
                 HTTPStatus.TOO_MANY_REQUESTS,
                 f"Rate limit reached on {name}. Please try again in {go_duration(wait)}.",
                 "rate_limit_exceeded",
@@ -406,114 +320,6 @@ class MockGroq:
             )
         ledger.spend(now, counted)
         return 200, ledger.headers(now), {}
-
-
-def _apply_content_fault(fault: str, content: str, scored: list[Any]) -> str:
-    if fault == "malformed":
-        return content[: len(content) // 2]
-    document = json.loads(content)
-    entries = document["leads"]
-    if fault == "missing_id" and entries:
-        entries.pop()
-    elif fault == "duplicate_id" and entries:
-        entries.append({**entries[0], "score": 100 - entries[0]["score"]})
-    elif fault == "extra_id":
-        entries.append({"id": 999, "score": 50, "reason": "not sent"})
-    elif fault == "out_of_range" and entries:
-        entries[0]["score"] = 150
-    elif fault == "all_100":
-        for entry in entries:
-            entry["score"] = 100
-    else:
-        return content
-    return json.dumps(document, separators=(",", ":"))
-
-
-def _user_message(messages: list[dict[str, Any]]) -> str:
-    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-
-
-def _request_problem(body: dict[str, Any]) -> str:
-    if not isinstance(body.get("model"), str):
-        return "'model' is required"
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return "'messages' must be a non-empty list"
-    response_format = body.get("response_format")
-    if response_format is not None:
-        if response_format.get("type") != "json_schema":
-            return "response_format.type must be 'json_schema' here"
-        spec = response_format.get("json_schema", {})
-        if spec.get("strict") is not True:
-            return "json_schema.strict must be true"
-        problem = _strict_schema_problem(spec.get("schema", {}), "schema")
-        if problem:
-            return problem
-    return ""
-
-
-def _strict_schema_problem(schema: dict[str, Any], where: str) -> str:
-    """Strict mode's rules: every object lists all its properties as required and allows no
-    others."""
-    if schema.get("type") == "object":
-        properties = schema.get("properties", {})
-        if schema.get("additionalProperties") is not False:
-            return f"{where}: additionalProperties must be false in strict mode"
-        if set(schema.get("required", [])) != set(properties):
-            return f"{where}: every property must be required in strict mode"
-        for name, child in properties.items():
-            problem = _strict_schema_problem(child, f"{where}.{name}")
-            if problem:
-                return problem
-    if schema.get("type") == "array":
-        return _strict_schema_problem(schema.get("items", {}), f"{where}[]")
-    return ""
-
-
-@dataclass(frozen=True)
-class Answer:
-    content: str
-    prompt: int
-    completion: int
-    reasoning: int
-
-    def completion_body(self, model: str, cached: int) -> dict[str, Any]:
-        """The chat completion object Groq returns (cached: prompt tokens it had seen)."""
-        return _completion(
-            model, self.content, self.prompt, cached, self.completion, self.reasoning
-        )
-
-
-def _completion(
-    model: str, content: str, prompt: int, cached: int, completion: int, reasoning: int
-) -> dict[str, Any]:
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "logprobs": None,
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": cached},
-            "completion_tokens_details": {"reasoning_tokens": reasoning},
-        },
-        "system_fingerprint": "fp_mock",
-        "x_groq": {"id": f"req_{uuid.uuid4().hex[:26]}"},
-    }
-
-
-def _error(status: int, message: str, kind: str) -> tuple[int, dict[str, str], dict[str, Any]]:
-    return int(status), {}, {"error": {"message": message, "type": kind, "code": kind}}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -551,14 +357,14 @@ def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
                         list(body.get("faults", [])), list(body.get("line_faults", []))
                     )
                 except ValueError as error:
-                    self._send(*_error(HTTPStatus.BAD_REQUEST, str(error), "invalid_request_error"))
+                    self._send(*bad_request(str(error)))
                     return
                 self._send(200, {}, {"queued": body.get("faults", [])})
             elif self.path == "/mock/outage":
                 try:
                     mock.set_outage(str(body.get("fault", "")))
                 except ValueError as error:
-                    self._send(*_error(HTTPStatus.BAD_REQUEST, str(error), "invalid_request_error"))
+                    self._send(*bad_request(str(error)))
                     return
                 self._send(200, {}, {"outage": body.get("fault", "")})
             elif self.path == "/mock/reset":
@@ -598,19 +404,17 @@ def _handler(mock: MockGroq) -> type[BaseHTTPRequestHandler]:
         def _authorized(self) -> bool:
             if self.headers.get("Authorization", "").removeprefix("Bearer ").strip():
                 return True
-            self._send(*_error(HTTPStatus.UNAUTHORIZED, "Invalid API Key", "invalid_api_key"))
+            self._send(*error_reply(HTTPStatus.UNAUTHORIZED, "Invalid API Key", "invalid_api_key"))
             return False
 
         def _not_found(self) -> None:
-            self._send(*_error(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found"))
+            self._send(*error_reply(HTTPStatus.NOT_FOUND, f"no route {self.path}", "not_found"))
 
         def _json(self, raw: bytes) -> dict[str, Any] | None:
             try:
                 body = json.loads(raw or b"{}")
             except json.JSONDecodeError:
-                self._send(
-                    *_error(HTTPStatus.BAD_REQUEST, "body is not JSON", "invalid_request_error")
-                )
+                self._send(*bad_request("body is not JSON"))
                 return None
             return body if isinstance(body, dict) else {}
 
