@@ -59,6 +59,7 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     DagsterRunStatus,
+    RunRecord,
     RunsFilter,
     build_sensor_context,
 )
@@ -276,7 +277,7 @@ class Night:
         """Where the night's time went: runs, their mean wait in the queue and run time."""
         records = self.soak.instance.get_run_records(RunsFilter(tags={NIGHT_TAG: str(self.number)}))
         waits = [r.start_time - r.create_timestamp.timestamp() for r in records if r.start_time]
-        spans = [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
+        spans = _run_spans(records)
         retried = sum(1 for r in records if "dagster/retry_number" in r.dagster_run.tags)
         steps: dict[str, list[float]] = {}
         for record in records:
@@ -441,10 +442,7 @@ class Soak:
             "violations": violations.count,
             "violation_details": violations.details[:20],
             "wall_s": round(time.monotonic() - started, 1),
-            "run_s_mean": round(
-                _mean([r.end_time - r.start_time for r in records if r.start_time and r.end_time]),
-                1,
-            ),
+            "run_s_mean": round(_mean(_run_spans(records)), 1),
             "disk_full_played": self.small_disk,
         }
 
@@ -459,6 +457,11 @@ def _writing(connection: Any) -> bool:
             (rf'^\s*(copy|delete from|insert into|update)\s+"?{SCHEMA}"?\.',),
         )
         return cursor.fetchone()[0] > 0
+
+
+def _run_spans(records: list[RunRecord]) -> list[float]:
+    """Seconds each finished run ran, from its start (its wait in the queue left out)."""
+    return [r.end_time - r.start_time for r in records if r.start_time and r.end_time]
 
 
 def _mean(values: list[float]) -> float:
