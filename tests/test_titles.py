@@ -1,13 +1,18 @@
 """Title parsing: taglines, pitches, junk, other languages and scripts, the head of a title."""
 
+import re
+from random import Random
+
 import pytest
 
+from pipeline.leads.text import UNSPACED_SCRIPTS
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import (
     FLAG_EMPTY,
     FLAG_TAGLINE,
     FLAG_TRANSLATED,
     FLAG_UNREAD,
+    _phrase_pattern,
     parse_title,
     split_tagline,
     title_level,
@@ -224,3 +229,51 @@ def test_a_deputy_is_no_assistant(persona: Persona) -> None:
     assert parse_title("Assistant Sales Manager", persona).seniority == "manager"
     assistant = parse_title("Assistant to the Sales Manager", persona)
     assert "assistant" in assistant.tags
+
+
+UNSPACED = re.compile(f"[{UNSPACED_SCRIPTS}]")
+
+
+def one_alternation(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """The phrase pattern written plainly: every phrase its own alternative, longest first."""
+    ordered = sorted(phrases, key=lambda phrase: (-len(phrase), phrase))
+    return re.compile(
+        "|".join(
+            re.escape(phrase) if UNSPACED.search(phrase) else rf"\b{re.escape(phrase)}\b"
+            for phrase in ordered
+        )
+    )
+
+
+def test_the_phrase_trie_finds_what_one_alternation_of_the_phrases_finds() -> None:
+    # Shared prefixes, a phrase inside a longer one, scripts without spaces (alone and
+    # mixed with Latin under one first letter), punctuation and a one-letter phrase.
+    words = [
+        "sales",
+        "sale",
+        "sales ops",
+        "vp",
+        "vp sales",
+        "v",
+        "c-level",
+        "co-founder",
+        "営業",
+        "営業部長",
+        "部長",
+        "s営業",
+        "head of",
+        "head",
+        "r&d",
+        "de",
+        "des",
+    ]
+    random = Random(5)
+    phrases = tuple(dict.fromkeys(words))
+    trie, plain = _phrase_pattern(phrases), one_alternation(phrases)
+    assert trie is not None
+    pieces = [*words, "x", " ", "-", "of", "営", "業部", "salesforce", "devs", "&"]
+    for _ in range(3000):
+        text = "".join(random.choice(pieces) + random.choice(["", " "]) for _ in range(6))
+        assert [m.span() for m in trie.finditer(text)] == [
+            m.span() for m in plain.finditer(text)
+        ], text

@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline.campaign.changes import CHANGE_COLUMN, CampaignChanges
 from pipeline.campaign.formats import PHONE_HEADERS, in_export_format
+from pipeline.leads.records import spread
 
 NEW_FILE = "campaign_new.csv"
 DROPPED_FILE = "campaign_dropped.csv"
@@ -121,15 +122,26 @@ def neutralise_formulas(rows: pd.DataFrame, phone_columns: Sequence[str] = ()) -
     """Text cells a spreadsheet would run as formulas get a leading apostrophe, which the
     spreadsheet hides: a human reads the same text, nothing is executed (OWASP guidance).
     In `phone_columns`, an international number stays as written."""
-    safe = rows.copy()
+    safe = rows.copy(deep=False)
     for column in safe.columns:
         if safe[column].dtype != object:
             continue
-        cells = safe[column]
-        text = cells.map(lambda value: value if isinstance(value, str) else "")
-        formula = text.str.startswith(_FORMULA_STARTS)
-        if column in phone_columns:
-            formula &= ~text.str.match(_PHONE)
-        if formula.any():
-            safe[column] = cells.where(~formula, "'" + text)
+        # Once per distinct cell: a campaign repeats companies, titles and industries.
+        codes, cells = pd.factorize(safe[column], use_na_sentinel=False)
+        phone = column in phone_columns
+        formulas = [_runs_as_formula(cell, phone) for cell in cells]
+        if any(formulas):
+            quoted = [
+                f"'{cell}" if formula else cell
+                for cell, formula in zip(cells, formulas, strict=True)
+            ]
+            safe[column] = spread(quoted, codes)
     return safe
+
+
+def _runs_as_formula(cell: object, phone: bool) -> bool:
+    return (
+        isinstance(cell, str)
+        and cell.startswith(_FORMULA_STARTS)
+        and not (phone and _PHONE.match(cell))
+    )

@@ -33,7 +33,7 @@ def enrich_leads(raw: pd.DataFrame, persona: Persona) -> pd.DataFrame:
     Work is done once per distinct employee range and per distinct title: files repeat both.
     """
     leads = raw.reset_index(drop=True)
-    out = leads.copy()
+    out = leads.copy(deep=False)  # copy-on-write: only the columns changed are copied
     band_codes, ranges = pd.factorize(leads["account_employee_range"], use_na_sentinel=False)
     out["size_band"] = spread(
         [size_band(value, persona.size_bands) for value in ranges], band_codes

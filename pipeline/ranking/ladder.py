@@ -29,7 +29,7 @@ def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Person
     the lowest rung.
     """
     rungs = persona.ladder
-    frame = evaluations.reset_index(drop=True).copy()
+    frame = evaluations.reset_index(drop=True)  # copy-on-write: changes stay in this frame
     plausible = frame["is_relevant"].astype(bool)
     lowest = rungs[-1].name
     frame.loc[plausible & (frame["ladder_rung"] == ""), "ladder_rung"] = lowest

@@ -71,6 +71,24 @@ def render_report(
     )
 
 
+# The ranked table's columns the page shows.
+_SHOWN_COLUMNS = (
+    "company_key",
+    "account_name",
+    "account_domain",
+    "size_band",
+    "company_rank",
+    "relevance_score",
+    "lead_first_name",
+    "lead_last_name",
+    "lead_job_title",
+    "evaluator",
+    "reasoning",
+    "ladder_rung",
+    "suppressed_reason",
+)
+
+
 def report_data(
     ranked: pd.DataFrame, summary: ReportSummary, max_companies: int = DEFAULT_MAX_COMPANIES
 ) -> dict[str, object]:
@@ -78,7 +96,8 @@ def report_data(
     counts, ranked_counts = by_company.size(), by_company["company_rank"].count()
     partial = len(counts) > max_companies
     listed = ranked[ranked["company_rank"].notna()] if partial else ranked
-    leads = listed.assign(_name=listed["account_name"].str.casefold()).sort_values(
+    # Only what the page shows is sorted: sorting copies every column it holds.
+    leads = listed[list(_SHOWN_COLUMNS)].assign(_name=listed["account_name"].str.casefold()).sort_values(
         ["_name", "company_key", "company_rank", "relevance_score"],
         ascending=[True, True, True, False],
         na_position="last",
