@@ -1,6 +1,10 @@
 import pandas as pd
 
-from pipeline.ranking.invariants import campaign_problems, rank_problems
+from pipeline.ranking.invariants import (
+    campaign_problems,
+    evaluation_coverage_problems,
+    rank_problems,
+)
 
 
 def ranked(rows: list[tuple[str, bool, float | None, int]]) -> pd.DataFrame:
@@ -48,3 +52,21 @@ def test_a_repeated_or_missing_rank_is_reported_per_company() -> None:
         )
     )
     assert problems == ["d: ranks [1, 1] are not 1..2", "e: ranks [1] are not 1..2"]
+
+
+def test_a_lead_ranked_twice_missing_or_unjudged_is_reported() -> None:
+    enriched = pd.DataFrame({"lead_id": ["l1", "l2", "l3", "l4"]})
+    ranked_rows = pd.DataFrame(
+        {
+            "lead_id": ["l1", "l2", "l2", "l3"],
+            "evaluator": ["rules", "rules", "rules", None],
+            "relevance_score": [80, 40, 40, 10],
+        }
+    )
+    assert evaluation_coverage_problems(enriched, ranked_rows) == [
+        "1 lead(s) appear more than once, e.g. l2",
+        "1 current lead(s) have no evaluation",
+        "1 lead(s) lack a score or an evaluator",
+    ]
+    whole = ranked_rows.drop_duplicates("lead_id").assign(evaluator="rules")
+    assert evaluation_coverage_problems(enriched[:3], whole) == []

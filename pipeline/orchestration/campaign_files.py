@@ -9,11 +9,11 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
 
 import pandas as pd
 
 from pipeline.campaign.changes import CHANGE_COLUMN, CampaignChanges
+from pipeline.campaign.csv_file import write_csv
 from pipeline.campaign.formats import PHONE_HEADERS, in_export_format
 from pipeline.leads.records import spread
 
@@ -71,7 +71,7 @@ class CampaignExporter:
                 files.campaign: self._csv(in_export_format(rows, self.export_format)),
                 files.new: self._csv(self._with_reasons(changes.new)),
                 files.dropped: self._csv(self._with_reasons(changes.dropped)),
-                files.report: lambda stream: stream.write(page),
+                files.report: lambda path: path.write_text(page, encoding="utf-8", newline=""),
             }
         )
         return files
@@ -81,12 +81,12 @@ class CampaignExporter:
             **{CHANGE_COLUMN: rows[CHANGE_COLUMN].tolist()}
         )
 
-    def _csv(self, rows: pd.DataFrame) -> Callable[[TextIO], object]:
+    def _csv(self, rows: pd.DataFrame) -> Callable[[Path], object]:
         safe = neutralise_formulas(rows, (PHONE_HEADERS[self.export_format],))
-        return lambda stream: safe.to_csv(stream, index=False)
+        return lambda path: write_csv(safe, path)
 
 
-def _replace_together(writers: dict[Path, Callable[[TextIO], object]]) -> None:
+def _replace_together(writers: dict[Path, Callable[[Path], object]]) -> None:
     """Each file written beside its target, and only when all are written, renamed into
     place: readers never see half a file, and a write that fails (the disk full half-way)
     leaves every previous file as it was."""
@@ -95,9 +95,9 @@ def _replace_together(writers: dict[Path, Callable[[TextIO], object]]) -> None:
         for target, write in writers.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+            os.close(handle)
             staged.append((Path(temporary), target))
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-                write(stream)
+            write(Path(temporary))
             # mkstemp makes the file private; the campaign and the report are for the team.
             os.chmod(temporary, 0o644)
     except BaseException as error:

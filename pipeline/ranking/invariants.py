@@ -38,13 +38,14 @@ def campaign_problems(campaign: pd.DataFrame, top_n: int) -> list[str]:
 def evaluation_coverage_problems(enriched: pd.DataFrame, ranked: pd.DataFrame) -> list[str]:
     """Every current lead appears exactly once in the ranked table, with an evaluation."""
     problems = []
-    counts = ranked["lead_id"].value_counts()
-    repeated = counts[counts > 1]
-    if not repeated.empty:
-        problems.append(f"{len(repeated)} lead(s) appear more than once, e.g. {repeated.index[0]}")
-    missing = set(enriched["lead_id"]) - set(ranked["lead_id"])
+    ids = ranked["lead_id"]
+    repeated = ids[ids.duplicated()].unique()
+    if len(repeated):
+        problems.append(f"{len(repeated)} lead(s) appear more than once, e.g. {repeated[0]}")
+    current = enriched["lead_id"].drop_duplicates()
+    missing = int((~current.isin(ids)).sum())
     if missing:
-        problems.append(f"{len(missing)} current lead(s) have no evaluation")
+        problems.append(f"{missing} current lead(s) have no evaluation")
     unjudged = ranked[ranked["evaluator"].isna() | ranked["relevance_score"].isna()]
     if not unjudged.empty:
         problems.append(f"{len(unjudged)} lead(s) lack a score or an evaluator")

@@ -97,11 +97,15 @@ def report_data(
     partial = len(counts) > max_companies
     listed = ranked[ranked["company_rank"].notna()] if partial else ranked
     # Only what the page shows is sorted: sorting copies every column it holds.
-    leads = listed[list(_SHOWN_COLUMNS)].assign(_name=listed["account_name"].str.casefold()).sort_values(
-        ["_name", "company_key", "company_rank", "relevance_score"],
-        ascending=[True, True, True, False],
-        na_position="last",
-        kind="stable",
+    leads = (
+        listed[list(_SHOWN_COLUMNS)]
+        .assign(_name=listed["account_name"].str.casefold())
+        .sort_values(
+            ["_name", "company_key", "company_rank", "relevance_score"],
+            ascending=[True, True, True, False],
+            na_position="last",
+            kind="stable",
+        )
     )
     companies = leads.drop_duplicates("company_key")[["company_key"]].reset_index(drop=True)
     company_index = {key: number for number, key in enumerate(companies["company_key"])}

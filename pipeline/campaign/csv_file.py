@@ -1,0 +1,72 @@
+"""Campaign rows to a CSV file: the bytes pandas' `to_csv(index=False)` writes, written by
+DuckDB where the rows are text and whole numbers (a million-lead client's campaign file took
+pandas seconds; DuckDB writes it in a fraction of that, on every core).
+
+Pandas is the reference: empty text and missing cells both write as nothing, fields holding
+the delimiter, a quote or a line break are quoted with quotes doubled, the header likewise.
+DuckDB writes an empty string as `""`, so text columns go to it with '' as NULL. Rows of
+other kinds (floats, booleans, dates, mixed objects) are written by pandas itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from pandas.api.types import infer_dtype
+
+
+def write_csv(rows: pd.DataFrame, path: Path) -> None:
+    if not _duckdb_writes_alike(rows):
+        rows.to_csv(path, index=False, encoding="utf-8")
+        return
+    with duckdb.connect() as connection:
+        connection.register("campaign_rows", rows)
+        kinds = dict(
+            (name, kind)
+            for name, kind, *_ in connection.execute(
+                "describe select * from campaign_rows"
+            ).fetchall()
+        )
+        columns = ", ".join(
+            f"nullif({_quoted(name)}, '') as {_quoted(name)}"
+            if kinds[name] == "VARCHAR"
+            else _quoted(name)
+            for name in rows.columns
+        )
+        try:
+            connection.execute(
+                f"copy (select {columns} from campaign_rows) to ? (header, delimiter ',')",
+                [str(path)],
+            )
+        except duckdb.IOException as error:
+            # A full disk, a folder gone: what the file system said, as pandas would raise it.
+            raise OSError(str(error)) from error
+
+
+def _duckdb_writes_alike(rows: pd.DataFrame) -> bool:
+    """Text (or nothing) and whole numbers under distinct text names, in two columns or
+    more, with no carriage return: what both write alike. (Pandas quotes an empty field
+    alone on its line, and leaves a carriage return inside a field unquoted; DuckDB not.)"""
+    names = list(rows.columns)
+    if len(names) < 2 or len(set(names)) != len(names):
+        return False
+    if not all(isinstance(name, str) and "\r" not in name for name in names):
+        return False
+    for name in names:
+        column = rows[name]
+        if column.dtype == "int64":
+            continue
+        if column.dtype != object or infer_dtype(column, skipna=True) not in _TEXT:
+            return False
+        if column.str.contains("\r", regex=False).any():
+            return False
+    return True
+
+
+_TEXT = frozenset({"string", "empty"})
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
