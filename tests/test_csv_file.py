@@ -55,9 +55,10 @@ def pandas_bytes(rows: pd.DataFrame, tmp_path: Path) -> bytes:
         (pd.DataFrame({"text": ["carriage\rreturn", ""], "rank": [1, 2]}), False),
         (pd.DataFrame({"alone": ["", "a"]}), False),
         (pd.DataFrame({"score": [1.5, np.nan], "flag": [True, False], "text": ["a", ""]}), False),
-        (pd.DataFrame({"mixed": ["a", 3], "rank": pd.array([1, None], dtype="Int64")}), False),
+        (pd.DataFrame({"text": ["a", ""], "rank": pd.array([1, None], dtype="Int64")}), True),
+        (pd.DataFrame({"mixed": ["a", 3], "rank": [1, 2]}), False),
     ],
-    ids=["hostile text", "no rows", "carriage return", "one column", "floats", "mixed"],
+    ids=["hostile text", "no rows", "carriage return", "one column", "floats", "nullable", "mixed"],
 )
 def test_the_file_holds_the_bytes_pandas_writes(
     rows: pd.DataFrame, by_duckdb: bool, tmp_path: Path

@@ -46,7 +46,7 @@ def write_csv(rows: pd.DataFrame, path: Path) -> None:
 
 
 def _duckdb_writes_alike(rows: pd.DataFrame) -> bool:
-    """Text (or nothing) and whole numbers under distinct text names, in two columns or
+    """Text (or nothing) and whole numbers (or nothing) under distinct text names, in two columns or
     more, with no carriage return: what both write alike. (Pandas quotes an empty field
     alone on its line, and leaves a carriage return inside a field unquoted; DuckDB not.)"""
     names = list(rows.columns)
@@ -56,7 +56,7 @@ def _duckdb_writes_alike(rows: pd.DataFrame) -> bool:
         return False
     for name in names:
         column = rows[name]
-        if column.dtype == "int64":
+        if column.dtype in _WHOLE_NUMBERS:
             continue
         if column.dtype != object or infer_dtype(column, skipna=True) not in _TEXT:
             return False
@@ -66,6 +66,8 @@ def _duckdb_writes_alike(rows: pd.DataFrame) -> bool:
 
 
 _TEXT = frozenset({"string", "empty"})
+# Numpy's and pandas' nullable integers: a missing one is an empty field in both writers.
+_WHOLE_NUMBERS = ("int64", "Int64")
 
 
 def _quoted(name: str) -> str:
