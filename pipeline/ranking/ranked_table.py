@@ -152,10 +152,14 @@ def campaign_rows(ranked: pd.DataFrame, top_n: int) -> pd.DataFrame:
     rank order: a suppressed lead keeps its rank, and the next one takes its place."""
     if top_n < 1:
         raise ValueError(f"top_n must be at least 1, got {top_n}")
-    contactable = ranked[ranked["company_rank"].notna() & (ranked["suppressed_reason"] == "")]
+    # The campaign's columns only: each selection and the sort copy every column held.
+    contactable = ranked.loc[
+        ranked["company_rank"].notna() & (ranked["suppressed_reason"] == ""),
+        list(CAMPAIGN_COLUMNS),
+    ]
     ordered = contactable.sort_values(["company_key", "company_rank"])
     chosen = ordered[ordered.groupby("company_key", sort=False).cumcount() < top_n]
-    return chosen[list(CAMPAIGN_COLUMNS)].reset_index(drop=True)
+    return chosen.reset_index(drop=True)
 
 
 class MissingEvaluationsError(RuntimeError):
