@@ -73,3 +73,12 @@ def test_a_folder_that_is_gone_is_an_os_error(tmp_path: Path) -> None:
     rows = pd.DataFrame({"text": ["a"], "rank": [1]})
     with pytest.raises(OSError, match="gone"):
         write_csv(rows, tmp_path / "gone" / "campaign.csv")
+
+
+@pytest.mark.parametrize(
+    "rows", [pd.DataFrame({"text": ["a"], "rank": [1]}), pd.DataFrame({"a": [1.5]})]
+)
+def test_a_name_ending_in_gz_is_still_plain_text(rows: pd.DataFrame, tmp_path: Path) -> None:
+    written = tmp_path / "campaign.csv.gz"
+    write_csv(rows, written)
+    assert written.read_bytes() == pandas_bytes(rows, tmp_path)

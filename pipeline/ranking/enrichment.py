@@ -107,6 +107,22 @@ def _public_administrations(leads: pd.DataFrame, persona: Persona) -> pd.Series:
     pattern = re.compile(
         r"\b(?:" + "|".join(map(re.escape, persona.public_administration_phrases)) + r")\b"
     )
-    described = leads["account_name"].fillna("") + " " + leads["account_industry"].fillna("")
-    verdicts = {text: bool(pattern.search(normalize_text(text))) for text in described.unique()}
-    return described.map(verdicts).astype(bool)
+    # Once per distinct company name and industry: a company's leads share both.
+    codes, first = distinct_rows(leads, _DESCRIBING)
+    names, industries = (leads[column].to_numpy()[first] for column in _DESCRIBING)
+    verdicts = np.array(
+        [
+            bool(pattern.search(normalize_text(f"{_text(name)} {_text(industry)}")))
+            for name, industry in zip(names, industries, strict=True)
+        ],
+        dtype=bool,
+    )
+    return pd.Series(verdicts[codes], index=leads.index)
+
+
+# What says a company is a public administration: its name and its industry.
+_DESCRIBING = ("account_name", "account_industry")
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

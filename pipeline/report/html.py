@@ -108,43 +108,42 @@ def report_data(
         )
     )
     companies = leads.drop_duplicates("company_key")[["company_key"]].reset_index(drop=True)
-    company_index = {key: number for number, key in enumerate(companies["company_key"])}
     keys = companies["company_key"]
     first = (
         leads.groupby("company_key", sort=False)[["account_name", "account_domain", "size_band"]]
         .first()
         .reindex(keys)
     )
-    reasons, reason_index = _distinct(leads["reasoning"])
-    evaluators, evaluator_index = _distinct(leads["evaluator"])
-    rungs, rung_index = _distinct(leads["ladder_rung"])
-    titles, title_index = _distinct(leads["lead_job_title"])
-    first_names, first_name_index = _distinct(leads["lead_first_name"])
-    suppressions, suppression_index = _distinct(
+    reasons, reason_codes = _distinct(leads["reasoning"])
+    evaluators, evaluator_codes = _distinct(leads["evaluator"])
+    rungs, rung_codes = _distinct(leads["ladder_rung"])
+    titles, title_codes = _distinct(leads["lead_job_title"])
+    first_names, first_name_codes = _distinct(leads["lead_first_name"])
+    suppressions, suppression_index = _distinct_index(
         leads.loc[leads["suppressed_reason"].fillna("") != "", "suppressed_reason"]
     )
+    # Companies are numbered as `companies` lists them: in order of first appearance.
+    company_codes = pd.factorize(leads["company_key"])[0].tolist()
+    ranks = [
+        None if missing else int(rank)
+        for rank, missing in zip(
+            leads["company_rank"].fillna(0).to_numpy(),
+            leads["company_rank"].isna().to_numpy(),
+            strict=True,
+        )
+    ]
     rows = [
-        [
-            company_index[key],
-            None if pd.isna(rank) else int(rank),
-            first_name_index[first_name],
-            last_name,
-            title_index[title],
-            int(score),
-            evaluator_index[evaluator],
-            reason_index[reasoning],
-            rung_index[rung],
-        ]
-        for key, rank, first_name, last_name, title, score, evaluator, reasoning, rung in zip(
-            leads["company_key"],
-            leads["company_rank"],
-            leads["lead_first_name"],
-            leads["lead_last_name"],
-            leads["lead_job_title"],
-            leads["relevance_score"],
-            leads["evaluator"],
-            leads["reasoning"],
-            leads["ladder_rung"],
+        list(row)
+        for row in zip(
+            company_codes,
+            ranks,
+            first_name_codes,
+            leads["lead_last_name"].tolist(),
+            title_codes,
+            leads["relevance_score"].astype("int64").tolist(),
+            evaluator_codes,
+            reason_codes,
+            rung_codes,
             strict=True,
         )
     ]
@@ -195,8 +194,15 @@ def report_data(
     }
 
 
-def _distinct(values: pd.Series) -> tuple[list[str], dict[str, int]]:
-    unique = [str(value) for value in dict.fromkeys(values.fillna(""))]
+def _distinct(values: pd.Series) -> tuple[list[str], list[int]]:
+    """Each distinct value once, as text, in order of first appearance; each row's number
+    among them."""
+    codes, uniques = pd.factorize(values.fillna(""), use_na_sentinel=False)
+    return [str(value) for value in uniques], codes.tolist()
+
+
+def _distinct_index(values: pd.Series) -> tuple[list[str], dict[str, int]]:
+    unique, _ = _distinct(values)
     return unique, {value: number for number, value in enumerate(unique)}
 
 
