@@ -3,6 +3,7 @@ many small clients against one large one.
 
     .venv/bin/python bench/scale.py [--sizes 1000:100,10000:1000,100000:10000] [--json]
                                     [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+                                    [--cold]
     .venv/bin/python bench/scale.py --sizes 20x5000:500,100000:10000
 
 A size is LEADS:COMPANIES for one client, or CLIENTSxLEADS:COMPANIES for that many clients
@@ -17,7 +18,9 @@ memory during it, leads per second,
 the Dagster overhead (run wall minus the time inside its steps), and the yardstick: the
 seconds DuckDB takes to read the same files into a table, timed in the same run, and the
 pipeline's wall time as a multiple of it (absolute seconds vary between days on shared
-machines; the ratio does not).
+machines; the ratio does not). The semantic reader's vectors come from the user's cache
+folder, as a nightly run's do: titles an earlier run met are not embedded again; `--cold`
+gives each size an empty cache folder, as on a first night.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from make_leads import make_leads, write_leads  # this folder: scripts, not a pa
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.orchestration.instance import local_instance_config
 from pipeline.orchestration.settings import PROJECT_ROOT, Settings
+from pipeline.persona.embedding_cache import CACHE_DIR_ENV
 from pipeline.storage.postgres_warehouse import psycopg2_dsn
 
 DEFAULT_SIZES = "1000:100,10000:1000,100000:10000"
@@ -163,7 +167,7 @@ class RssSampler:
 
 
 def measure(
-    clients: int, count: int, companies: int, seed: int, server: str | None
+    clients: int, count: int, companies: int, seed: int, server: str | None, cold: bool
 ) -> dict[str, object]:
     with (
         tempfile.TemporaryDirectory(prefix=f"scale-{clients}x{count}-") as scratch,
@@ -175,10 +179,14 @@ def measure(
                 make_leads(count, companies, seed + number), workdir / f"client-{number}.csv"
             )
         read_s = duckdb_read_seconds(sorted(workdir.glob("client-*.csv")))
+        environment = dict(os.environ)
+        if cold:
+            environment[CACHE_DIR_ENV] = str(workdir / "empty_cache")
         child = subprocess.Popen(
             [sys.executable, __file__, "--child", str(clients), str(workdir), database or ""],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env=environment,
         )
         output = child.stdout.read() if child.stdout else b""
         _, status, usage = os.wait4(child.pid, 0)
@@ -191,6 +199,7 @@ def measure(
     figures["file_rows"] = clients * count
     figures["duckdb_read_s"] = round(read_s, 2)
     figures["times_duckdb_read"] = round(figures["wall_s"] / read_s, 1)
+    figures["vector_cache"] = "empty" if cold else "the user's"
     return figures
 
 
@@ -246,6 +255,8 @@ def format_table(results: dict[str, dict[str, object]]) -> str:
             f"{row['report_render_s']} | {slowest} |"
         )
     sizes = list(results)
+    cache = next(iter(results.values()))["vector_cache"]
+    lines += ["", f"the semantic reader's vectors: {cache} cache folder"]
     if len(sizes) >= 2:
         last, before = results[sizes[-1]], results[sizes[-2]]
         growth = last["wall_s"] / before["wall_s"]
@@ -278,6 +289,9 @@ def main() -> int:
     parser.add_argument(
         "--postgres", metavar="URL", help="a PostgreSQL server for the instance and warehouse"
     )
+    parser.add_argument(
+        "--cold", action="store_true", help="an empty vector cache for each size (a first night)"
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -289,7 +303,9 @@ def main() -> int:
         clients, _, per_client = size.rpartition("x")
         count, companies = (int(part) for part in per_client.split(":"))
         label = size.split(":")[0]
-        results[label] = measure(int(clients or 1), count, companies, args.seed, args.postgres)
+        results[label] = measure(
+            int(clients or 1), count, companies, args.seed, args.postgres, args.cold
+        )
         if not args.json:
             print(f"{label}: {results[label]['wall_s']} s", file=sys.stderr)
     print(json.dumps(results, indent=2) if args.json else format_table(results))

@@ -45,7 +45,7 @@ def test_llm_cost_benchmark_meets_the_call_and_token_targets() -> None:
 
 
 def test_the_scale_benchmark_reports_every_size() -> None:
-    report = run_bench("scale.py", "--sizes", "300:30,600:60,3x200:20")
+    report = run_bench("scale.py", "--sizes", "300:30,600:60,3x200:20", "--cold")
     assert set(report) == {"300", "600", "3x200"}
     assert report["3x200"]["clients"] == 3 and report["3x200"]["file_rows"] == 600
     for size, figures in report.items():
@@ -59,6 +59,7 @@ def test_the_scale_benchmark_reports_every_size() -> None:
         assert figures["companies"] <= rows // 10
         assert "lead_evaluations" in figures["steps_s"]
         assert figures["report_mb"] > 0 and figures["report_render_s"] >= 0
+        assert figures["vector_cache"] == "empty"
 
 
 def test_the_suppression_benchmark_matches_and_runs_both_ways() -> None:
