@@ -65,6 +65,8 @@ def format_summary(
 def _company_lines(companies: pd.DataFrame, campaign: pd.DataFrame) -> list[str]:
     """Each company (name, key, size band, ranked of all) and its campaign leads."""
     chosen: dict[str, list[str]] = {}
+    # A table's rows come back in no particular order.
+    campaign = campaign.sort_values(["company_key", "company_rank"], kind="stable")
     for key, rank, first, last, title, score in zip(
         campaign["company_key"],
         campaign["company_rank"],

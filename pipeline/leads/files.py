@@ -194,7 +194,9 @@ def _with_identities(
     repeated = np.zeros(len(keys), dtype=bool)
     repeated[named] = pd.Series(ids[named]).duplicated().to_numpy()
     kept = named & ~repeated
-    first_line = dict(zip(ids[kept], columns["source_row"][kept], strict=True))
+    # The line each repeated person was first read on, for the rejection's reason.
+    firsts = kept & pd.Series(ids).isin(set(ids[repeated])).to_numpy()
+    first_line = dict(zip(ids[firsts], columns["source_row"][firsts], strict=True))
     rejected = [
         _reject(
             columns["source_file"][at],

@@ -29,6 +29,9 @@ _LOCK_RETRIES = 12
 # and writing a million-row table held 460 MB more in the step's process; with this limit it
 # spills instead, as fast (3.9 s against 4.3 s for 1M rows x 39 columns), 30 MB more.
 _WRITE_MEMORY_LIMIT = "256MB"
+# A table's rows have no order (readers say ORDER BY, as on PostgreSQL); keeping the frame's
+# order made DuckDB scan it on one thread: 4.3 s against 1.8 s for 1M rows x 38 columns.
+_WRITE_CONFIG = {"memory_limit": _WRITE_MEMORY_LIMIT, "preserve_insertion_order": False}
 
 
 class _AtomicDuckDbClient(DuckDbClient):
@@ -60,7 +63,7 @@ class _AtomicDuckDbClient(DuckDbClient):
     def connect(context: OutputContext | InputContext, table_slice: TableSlice) -> Iterator[Any]:
         config = {"custom_user_agent": "dagster", **context.resource_config["connection_config"]}
         if isinstance(context, OutputContext):
-            config = {"memory_limit": _WRITE_MEMORY_LIMIT, **config}
+            config = {**_WRITE_CONFIG, **config}
         with transaction(context.resource_config["database"], config) as connection:
             yield connection
 
