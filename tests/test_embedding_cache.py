@@ -35,9 +35,13 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_title_is_embedded_once_across_runs(cache: Path) -> None:
     first, second = CountingEmbedder(), CountingEmbedder()
-    night_one = title_vectors(["Territory Captain", "Kepala Penjualan", "Territory Captain"], "m", first)
+    night_one = title_vectors(
+        ["Territory Captain", "Kepala Penjualan", "Territory Captain"], "m", first
+    )
     assert first.embedded == ["Territory Captain", "Kepala Penjualan"]
-    night_two = title_vectors(["Kepala Penjualan", "Jefe de Ventas", "Territory Captain"], "m", second)
+    night_two = title_vectors(
+        ["Kepala Penjualan", "Jefe de Ventas", "Territory Captain"], "m", second
+    )
     assert second.embedded == ["Jefe de Ventas"]
     assert np.array_equal(night_two[0], night_one[1])
     assert np.array_equal(night_two[2], night_one[0])

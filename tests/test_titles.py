@@ -6,13 +6,13 @@ from random import Random
 import pytest
 
 from pipeline.leads.text import UNSPACED_SCRIPTS
+from pipeline.persona.phrases import phrase_pattern
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import (
     FLAG_EMPTY,
     FLAG_TAGLINE,
     FLAG_TRANSLATED,
     FLAG_UNREAD,
-    _phrase_pattern,
     parse_title,
     split_tagline,
     title_level,
@@ -269,7 +269,7 @@ def test_the_phrase_trie_finds_what_one_alternation_of_the_phrases_finds() -> No
     ]
     random = Random(5)
     phrases = tuple(dict.fromkeys(words))
-    trie, plain = _phrase_pattern(phrases), one_alternation(phrases)
+    trie, plain = phrase_pattern(phrases), one_alternation(phrases)
     assert trie is not None
     pieces = [*words, "x", " ", "-", "of", "営", "業部", "salesforce", "devs", "&"]
     for _ in range(3000):

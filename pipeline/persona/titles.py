@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
-from pipeline.leads.text import UNSPACED_SCRIPTS, collapse_spaces, normalize_title
+from pipeline.leads.text import collapse_spaces, normalize_title
+from pipeline.persona.phrases import phrase_pattern
 from pipeline.persona.spec import Persona, PhraseMeaning
 
 # What follows these is a company name or a LinkedIn tagline, not the role.
@@ -32,8 +32,6 @@ _ANY_SEPARATOR = re.compile(
     re.IGNORECASE,
 )
 _LETTER = re.compile(r"[^\W\d_]")
-# Scripts written without spaces between words: their phrases are found inside words.
-_UNSPACED = re.compile(f"[{UNSPACED_SCRIPTS}]")
 _JUNK_TITLES = frozenset(
     {"", "undefined", "null", "none", "n a", "na", "nan", "unknown", "employed", "x", "test"}
 )
@@ -154,7 +152,7 @@ def parse_title(title: str | None, persona: Persona) -> TitleProfile:
             employer=named_employer(raw, persona),
         )
     translated = _translate(text, persona)
-    other_language = _phrase_pattern(tuple(persona.translations))
+    other_language = phrase_pattern(tuple(persona.translations))
     if other_language is not None and other_language.search(text):
         flags.add(FLAG_TRANSLATED)
     # Every segment of the whole headline, as written and as read.
@@ -228,7 +226,7 @@ def names_a_level(role_text: str, persona: Persona) -> bool:
 
 
 def _unknown_words(role_text: str, persona: Persona) -> list[str]:
-    pattern = _phrase_pattern(tuple(persona.vocabulary))
+    pattern = phrase_pattern(tuple(persona.vocabulary))
     rest = pattern.sub(" ", role_text) if pattern else role_text
     return [
         word for word in rest.split() if _LETTER.search(word) and word not in persona.linking_words
@@ -267,7 +265,7 @@ def _segment_phrases(segment: str, persona: Persona) -> set[str]:
 
 
 def _translate(text: str, persona: Persona) -> str:
-    pattern = _phrase_pattern(tuple(persona.rewrites))
+    pattern = phrase_pattern(tuple(persona.rewrites))
     if pattern is None:
         return text
     # Padded: in a script without spaces the English words must not run together.
@@ -319,8 +317,8 @@ def _holds_leader_word(text: str, persona: Persona) -> bool:
     if phrases & set(persona.organisation_leader_words):
         return True
     vocabulary, leaders = (
-        _phrase_pattern(tuple(persona.vocabulary)),
-        _phrase_pattern(persona.organisation_leader_words),
+        phrase_pattern(tuple(persona.vocabulary)),
+        phrase_pattern(persona.organisation_leader_words),
     )
     rest = vocabulary.sub(" ", text) if vocabulary else text
     return bool(leaders and leaders.search(rest))
@@ -354,60 +352,7 @@ def _leads_a_function(phrases: set[str], persona: Persona) -> bool:
 
 def _matched_phrases(text: str, persona: Persona) -> set[str]:
     """Longest vocabulary phrases first; a word belongs to one phrase only."""
-    pattern = _phrase_pattern(tuple(persona.vocabulary))
+    pattern = phrase_pattern(tuple(persona.vocabulary))
     if pattern is None:
         return set()
     return {match.group(0) for match in pattern.finditer(text)}
-
-
-@cache
-def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    """All phrases in one pattern, where at each position the longest phrase wins, so each
-    word is claimed once. Phrases in scripts without spaces match inside words; all others
-    on word boundaries. Written as a trie of the phrases' characters: a position is tried
-    once, not once per phrase (titles are read by the thousand against hundreds of
-    phrases)."""
-    if not phrases:
-        return None
-    by_first: dict[str, list[str]] = {}
-    for phrase in phrases:
-        by_first.setdefault(phrase[0], []).append(phrase)
-    # Phrases sharing a first character share the boundary before it: where a word starts,
-    # all of them are candidates; inside a word, only those in scripts without spaces.
-    at_boundary, anywhere = [], []
-    for group in by_first.values():
-        unspaced = [phrase for phrase in group if _UNSPACED.search(phrase)]
-        if len(unspaced) < len(group):
-            at_boundary += group
-            anywhere += unspaced
-        else:
-            anywhere += group
-    options = [rf"\b{_trie_pattern(_trie(at_boundary))}"] if at_boundary else []
-    options += [_trie_pattern(_trie(anywhere))] if anywhere else []
-    return re.compile("|".join(options))
-
-
-# The key under which a trie node keeps what must follow a phrase ending there.
-_PHRASE_END = ""
-
-
-def _trie(phrases: list[str]) -> dict[str, dict]:
-    root: dict[str, dict] = {}
-    for phrase in phrases:
-        node = root
-        for char in phrase:
-            node = node.setdefault(char, {})
-        node[_PHRASE_END] = "" if _UNSPACED.search(phrase) else r"\b"  # type: ignore[assignment]
-    return root
-
-
-def _trie_pattern(node: dict[str, dict]) -> str:
-    """Longer phrases first: a phrase ending at this node is the last option."""
-    options = [
-        re.escape(char) + _trie_pattern(child)
-        for char, child in node.items()
-        if char != _PHRASE_END
-    ]
-    if _PHRASE_END in node:
-        options.append(node[_PHRASE_END])  # type: ignore[arg-type]
-    return options[0] if len(options) == 1 else f"(?:{'|'.join(options)})"
