@@ -77,7 +77,9 @@ def ranked_leads(
     ranked_count = int(ranked["company_rank"].notna().sum())
     suppressed = ranked[ranked["suppressed_reason"] != ""]
     companies = int(ranked["company_key"].nunique())
-    preview = ranked[ranked["company_rank"] <= _PREVIEW_RANKS][
+    preview = ranked[ranked["company_rank"] <= _PREVIEW_RANKS].sort_values(
+        ["company_key", "company_rank"]
+    )[
         [
             "account_name",
             "company_rank",
