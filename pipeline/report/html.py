@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 
 from pipeline.campaign.changes import CHANGE_COLUMN, CampaignChanges
@@ -107,8 +108,8 @@ def report_data(
             kind="stable",
         )
     )
-    companies = leads.drop_duplicates("company_key")[["company_key"]].reset_index(drop=True)
-    keys = companies["company_key"]
+    # Companies are numbered in order of first appearance, as the page lists them.
+    company_codes, keys = pd.factorize(leads["company_key"])
     first = (
         leads.groupby("company_key", sort=False)[["account_name", "account_domain", "size_band"]]
         .first()
@@ -119,11 +120,13 @@ def report_data(
     rungs, rung_codes = _distinct(leads["ladder_rung"])
     titles, title_codes = _distinct(leads["lead_job_title"])
     first_names, first_name_codes = _distinct(leads["lead_first_name"])
-    suppressions, suppression_index = _distinct_index(
-        leads.loc[leads["suppressed_reason"].fillna("") != "", "suppressed_reason"]
-    )
-    # Companies are numbered as `companies` lists them: in order of first appearance.
-    company_codes = pd.factorize(leads["company_key"])[0].tolist()
+    # Few leads are suppressed: [lead's position in `leads`, its reason in `suppressions`].
+    suppressed_at = np.flatnonzero((leads["suppressed_reason"].fillna("") != "").to_numpy())
+    suppressions, suppression_codes = _distinct(leads["suppressed_reason"].iloc[suppressed_at])
+    suppressed = [
+        [int(position), code]
+        for position, code in zip(suppressed_at, suppression_codes, strict=True)
+    ]
     ranks = [
         None if missing else int(rank)
         for rank, missing in zip(
@@ -135,7 +138,7 @@ def report_data(
     rows = [
         list(row)
         for row in zip(
-            company_codes,
+            company_codes.tolist(),
             ranks,
             first_name_codes,
             leads["lead_last_name"].tolist(),
@@ -147,12 +150,6 @@ def report_data(
             strict=True,
         )
     ]
-    # Few leads are suppressed: [lead's position in `leads`, its reason in `suppressions`].
-    suppressed = [
-        [position, suppression_index[reason]]
-        for position, reason in enumerate(leads["suppressed_reason"].fillna(""))
-        if reason
-    ]
     mix = ranked["evaluator"].value_counts().sort_index()
     return {
         "summary": {
@@ -163,7 +160,7 @@ def report_data(
             "ranked": int(ranked["company_rank"].notna().sum()),
             "suppressed": int((ranked["suppressed_reason"].fillna("") != "").sum()),
             # What the page lists when it cannot list everything; None when it does.
-            "listed": {"companies": len(companies), "leads": len(leads)} if partial else None,
+            "listed": {"companies": len(keys), "leads": len(leads)} if partial else None,
             "top_n": summary.top_n,
             "evaluator_mix": {str(name): int(count) for name, count in mix.items()},
             "model_calls": summary.model_calls,
@@ -199,11 +196,6 @@ def _distinct(values: pd.Series) -> tuple[list[str], list[int]]:
     among them."""
     codes, uniques = pd.factorize(values.fillna(""), use_na_sentinel=False)
     return [str(value) for value in uniques], codes.tolist()
-
-
-def _distinct_index(values: pd.Series) -> tuple[list[str], dict[str, int]]:
-    unique, _ = _distinct(values)
-    return unique, {value: number for number, value in enumerate(unique)}
 
 
 def _summary_html(summary: Mapping[str, object]) -> str:
