@@ -53,12 +53,22 @@ def pandas_bytes(rows: pd.DataFrame, tmp_path: Path) -> bytes:
         ),
         # What DuckDB would write otherwise: pandas writes it.
         (pd.DataFrame({"text": ["carriage\rreturn", ""], "rank": [1, 2]}), False),
+        (pd.DataFrame({"text": [None, "after a gap\r"], "rank": [1, 2]}), False),
         (pd.DataFrame({"alone": ["", "a"]}), False),
         (pd.DataFrame({"score": [1.5, np.nan], "flag": [True, False], "text": ["a", ""]}), False),
         (pd.DataFrame({"text": ["a", ""], "rank": pd.array([1, None], dtype="Int64")}), True),
         (pd.DataFrame({"mixed": ["a", 3], "rank": [1, 2]}), False),
     ],
-    ids=["hostile text", "no rows", "carriage return", "one column", "floats", "nullable", "mixed"],
+    ids=[
+        "hostile text",
+        "no rows",
+        "carriage return",
+        "carriage return after a missing cell",
+        "one column",
+        "floats",
+        "nullable",
+        "mixed",
+    ],
 )
 def test_the_file_holds_the_bytes_pandas_writes(
     rows: pd.DataFrame, by_duckdb: bool, tmp_path: Path

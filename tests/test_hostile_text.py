@@ -123,3 +123,22 @@ def test_exported_cells_that_start_a_formula_are_neutralised(tmp_path: Path) -> 
     text = written.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and "\n=" not in text and ",=" not in text
     assert rows.loc[0, "lead_first_name"].startswith("=")  # the table keeps the value
+
+
+def test_formula_cells_are_found_wherever_they_sit_in_a_column() -> None:
+    """Columns are searched whole before their cells are: the search misses no formula
+    (after a missing cell, in a column of mixed objects) and quotes no cell whose line
+    break merely precedes a formula's first character."""
+    rows = pd.DataFrame(
+        {
+            "notes": ["line one\n=not a formula start", None, "=SUM(A1)"],
+            "company": ["Acme", None, "Globex"],
+            "mixed": [7, "+cmd", None],
+            "wrapped": ["a\n-b", "plain", "x"],
+        }
+    )
+    safe = neutralise_formulas(rows).fillna("")  # a missing cell is written empty
+    assert safe["notes"].tolist() == ["line one\n=not a formula start", "", "'=SUM(A1)"]
+    assert safe["company"].tolist() == ["Acme", "", "Globex"]
+    assert safe["mixed"].tolist() == [7, "'+cmd", ""]
+    assert safe["wrapped"].tolist() == ["a\n-b", "plain", "x"]

@@ -61,9 +61,26 @@ def _duckdb_writes_alike(rows: pd.DataFrame) -> bool:
             continue
         if column.dtype != object or infer_dtype(column, skipna=True) not in _TEXT:
             return False
-        if column.str.contains("\r", regex=False).any():
+        text = _joined_text(column)
+        if text is None or "\r" in text:
             return False
     return True
+
+
+def _joined_text(column: pd.Series) -> str | None:
+    """The column's filled cells joined by line breaks, None when one is not text: one string
+    to search in C instead of a Python call per cell (str.contains took a million-lead
+    campaign's three files 1.4 s)."""
+    values = column.tolist()
+    try:
+        return "\n".join(values)
+    except TypeError:  # a missing cell, or one that is not text
+        pass
+    cells = column.to_numpy(dtype=object)
+    try:
+        return "\n".join(cells[~pd.isna(cells)].tolist())
+    except TypeError:
+        return None
 
 
 _TEXT = frozenset({"string", "empty"})

@@ -98,9 +98,11 @@ def _duckdb_read(path: Path, delimiter: str, width: int) -> tuple[pd.DataFrame, 
     filled = " + ".join(
         f"coalesce(regexp_matches({name}, $not_space), false)::int" for name in names
     )
+    # Empty cells as '' by DuckDB: pandas' fillna on a million rows' objects took 0.4 s.
+    texts = ", ".join(f"coalesce({name}, '') as {name}" for name in names)
     with duckdb.connect() as connection:
         cells = connection.execute(
-            f"select *, {filled} as filled from read_csv($path, delim = $delimiter, "
+            f"select {texts}, {filled} as filled from read_csv($path, delim = $delimiter, "
             "quote = '\"', escape = '\"', header = false, auto_detect = false, "
             f"columns = {{{columns}}}, strict_mode = true, null_padding = false, "
             "store_rejects = true)",
@@ -109,7 +111,7 @@ def _duckdb_read(path: Path, delimiter: str, width: int) -> tuple[pd.DataFrame, 
         refused = connection.execute(
             "select distinct line_byte_position, csv_line from reject_errors order by 1"
         ).df()
-    return cells.fillna(""), refused
+    return cells, refused
 
 
 @cache

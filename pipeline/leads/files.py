@@ -24,7 +24,7 @@ from pipeline.leads.body import HeaderMapping, body_rows, lead_columns, split_ro
 from pipeline.leads.bulk_csv import ColumnBody, read_body_in_columns
 from pipeline.leads.columns import MissingColumnError, kept_headers, map_columns
 from pipeline.leads.companies import normalize_domain
-from pipeline.leads.records import LeadsFileError, by_distinct, identities
+from pipeline.leads.records import LeadsFileError, by_distinct, frame_of, identities
 from pipeline.leads.sources import ExportSource
 from pipeline.leads.tables import RawTable, read_table, whole_table
 from pipeline.leads.text import clean_cell
@@ -220,7 +220,7 @@ def _with_identities(
     items = list(ordered.items())
     items.insert(before_source, ("account_website", website[kept]))
     items += [("company_key", keys[kept]), ("lead_id", ids[kept])]
-    return pd.DataFrame(dict(items)), rejected
+    return frame_of(dict(items)), rejected
 
 
 def _reject(

@@ -102,6 +102,13 @@ def spread(values: Sequence[object], codes: np.ndarray) -> np.ndarray:
     return distinct[codes]
 
 
+def frame_of(columns: Mapping[str, np.ndarray | pd.Series]) -> pd.DataFrame:
+    """The columns side by side, each kept as its own array: `pd.DataFrame(dict)` copies
+    them all into one block (0.4 s for a million rows of 20 text columns)."""
+    series = [pd.Series(values, name=name, copy=False) for name, values in columns.items()]
+    return pd.concat(series, axis=1, copy=False)
+
+
 def distinct_rows(
     frame: pd.DataFrame | Mapping[str, np.ndarray], columns: Sequence[str]
 ) -> tuple[np.ndarray, np.ndarray]:

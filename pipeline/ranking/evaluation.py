@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from pipeline.leads.records import distinct_rows, spread
+from pipeline.leads.records import distinct_rows, frame_of, spread
 from pipeline.persona.semantic import needs_meaning, read_by_meaning
 from pipeline.persona.spec import Persona
 from pipeline.persona.titles import TitleProfile
@@ -88,26 +88,28 @@ def judge_with_rules(
         values = spread([getattr(verdict, attribute) for verdict in verdicts], codes)
         return values.astype(dtype) if dtype else values
 
-    frame = pd.DataFrame(
-        {
-            "lead_id": leads["lead_id"].to_numpy(),
-            "company_key": leads["company_key"].to_numpy(),
-            "relevance_score": per_lead("relevance_score", "int64"),
-            "is_relevant": per_lead("is_relevant", "bool"),
-            "reasoning": per_lead("reasoning"),
-            "department_fit": per_lead("department_fit", "int64"),
-            "seniority_fit": per_lead("seniority_fit", "int64"),
-            "evaluator": evaluator_name,
-            "evaluated_at": pd.Timestamp(evaluated_at),
-            "decision_basis": per_lead("basis"),
-            "ladder_rung": per_lead("rung"),
-            "persona_fingerprint": persona.fingerprint,
-            "model": "",
-            "fallback_reason": "",
-            RUNG_FIT: per_lead("fit", "int64"),
-        }
-    )
-    return frame[[*EVALUATION_COLUMNS, RUNG_FIT]]
+    def same(value: object) -> np.ndarray:
+        return np.full(len(leads), value, dtype=object)
+
+    # Each column stays its own array (`frame_of`): a million rows are not copied into one.
+    columns = {
+        "lead_id": leads["lead_id"].to_numpy(),
+        "company_key": leads["company_key"].to_numpy(),
+        "relevance_score": per_lead("relevance_score", "int64"),
+        "is_relevant": per_lead("is_relevant", "bool"),
+        "reasoning": per_lead("reasoning"),
+        "department_fit": per_lead("department_fit", "int64"),
+        "seniority_fit": per_lead("seniority_fit", "int64"),
+        "evaluator": same(evaluator_name),
+        "evaluated_at": pd.Series(pd.Timestamp(evaluated_at), index=pd.RangeIndex(len(leads))),
+        "decision_basis": per_lead("basis"),
+        "ladder_rung": per_lead("rung"),
+        "persona_fingerprint": same(persona.fingerprint),
+        "model": same(""),
+        "fallback_reason": same(""),
+        RUNG_FIT: per_lead("fit", "int64"),
+    }
+    return frame_of({name: columns[name] for name in (*EVALUATION_COLUMNS, RUNG_FIT)})
 
 
 def title_profiles(
