@@ -98,13 +98,19 @@ def both_bodies(path: Path) -> tuple[tuple, tuple]:
     return by_columns, by_rows
 
 
+def assert_same_cells(by_columns: pd.DataFrame, by_rows: pd.DataFrame) -> None:
+    """The same text in every cell: the column reader hands each column over as a
+    Categorical, the row reader as objects."""
+    pd.testing.assert_frame_equal(by_columns.astype(object), by_rows)
+
+
 @pytest.mark.parametrize("name", sorted(MESSY_FILES))
 @pytest.mark.parametrize("end", ["\n", "\r\n"])
 def test_both_readers_give_the_same_rows_lines_and_rejections(
     tmp_path: Path, name: str, end: str
 ) -> None:
     by_columns, by_rows = both_bodies(write(tmp_path, name, MESSY_FILES[name], end))
-    pd.testing.assert_frame_equal(by_columns[0], by_rows[0])
+    assert_same_cells(by_columns[0], by_rows[0])
     np.testing.assert_array_equal(by_columns[1], by_rows[1])
     assert sorted(by_columns[2]) == sorted(by_rows[2])
 
@@ -112,7 +118,7 @@ def test_both_readers_give_the_same_rows_lines_and_rejections(
 def test_a_semicolon_file_is_read_in_columns_alike(tmp_path: Path) -> None:
     rows = MESSY_FILES["wrong_widths_and_notes"]
     by_columns, by_rows = both_bodies(write(tmp_path, "semicolons", rows, delimiter=";"))
-    pd.testing.assert_frame_equal(by_columns[0], by_rows[0])
+    assert_same_cells(by_columns[0], by_rows[0])
     assert sorted(by_columns[2]) == sorted(by_rows[2])
 
 
@@ -145,5 +151,5 @@ def test_a_generated_file_reads_the_same_either_way(tmp_path: Path) -> None:
         timeout=120,
     )
     by_columns, by_rows = both_bodies(path)
-    pd.testing.assert_frame_equal(by_columns[0], by_rows[0])
+    assert_same_cells(by_columns[0], by_rows[0])
     np.testing.assert_array_equal(by_columns[1], by_rows[1])

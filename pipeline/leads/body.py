@@ -189,8 +189,8 @@ def _not_a_lead(columns: Mapping[str, np.ndarray], named: Mapping[str, pd.Series
     """Why each row is a report's footer or names nobody; '' for a lead."""
     names = (columns["lead_first_name"] != "") | (columns["lead_last_name"] != "")
     titled = columns["lead_job_title"] != ""
-    reasons = np.where(names | titled, "", "no person: the name and the title are empty")
-    reasons = reasons.astype(object)
+    reasons = np.full(len(names), "", dtype=object)
+    reasons[~(names | titled)] = "no person: the name and the title are empty"
     # Only a row missing a name or a title can be a footer: its first filled cell says.
     for position in np.flatnonzero(~(names & titled)):
         first_cell = next((value for value in _row(named, position) if value), "")

@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.campaign.changes import CHANGE_COLUMN, CampaignChanges
-from pipeline.campaign.csv_file import write_csv
+from pipeline.campaign.csv_file import joined_text, write_csv
 from pipeline.campaign.formats import PHONE_HEADERS, in_export_format
 from pipeline.leads.records import spread
 
@@ -113,6 +114,7 @@ def _replace_together(writers: dict[Path, Callable[[Path], object]]) -> None:
 
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_BYTES = np.frombuffer("".join(_FORMULA_STARTS).encode("ascii"), dtype=np.uint8)
 # An international phone number ('+44 20 7946 0958') starts with '+' but holds no function
 # or reference a spreadsheet could run; the sending tools need it as written.
 _PHONE = re.compile(r"^\+[0-9][0-9 ().-]*$")
@@ -124,7 +126,7 @@ def neutralise_formulas(rows: pd.DataFrame, phone_columns: Sequence[str] = ()) -
     In `phone_columns`, an international number stays as written."""
     safe = rows.copy(deep=False)
     for column in safe.columns:
-        if safe[column].dtype != object:
+        if safe[column].dtype != object or not _may_start_a_formula(safe[column]):
             continue
         # Once per distinct cell: a campaign repeats companies, titles and industries.
         codes, cells = pd.factorize(safe[column], use_na_sentinel=False)
@@ -137,6 +139,19 @@ def neutralise_formulas(rows: pd.DataFrame, phone_columns: Sequence[str] = ()) -
             ]
             safe[column] = spread(quoted, codes)
     return safe
+
+
+def _may_start_a_formula(column: pd.Series) -> bool:
+    """Whether a cell may start like a formula, read off the column's cells joined by line
+    breaks (a cell holding a line break may seem to): most columns hold none, and are not
+    looked at cell by cell."""
+    text = joined_text(column)
+    if text is None:
+        return True
+    # Formula characters are ASCII: in UTF-8 no other character's bytes include them.
+    raw = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    starts = np.concatenate(([0], np.flatnonzero(raw == ord("\n")) + 1))
+    return bool(np.isin(raw[starts[starts < len(raw)]], _FORMULA_BYTES).any())
 
 
 def _runs_as_formula(cell: object, phone: bool) -> bool:
