@@ -21,9 +21,9 @@ from dagster import (
 
 from assets.metadata import counts_by, markdown_table
 from pipeline.campaign.changes import CampaignChanges, campaign_changes
+from pipeline.campaign.files import ExportFailed
 from pipeline.campaign.suppression import suppressed_reasons
 from pipeline.leads.records import for_client
-from pipeline.orchestration.campaign_files import ExportFailed
 from pipeline.orchestration.resources import ClientDirectory, WarehouseReader
 from pipeline.orchestration.run_history import asset_metadata
 from pipeline.ranking.invariants import (

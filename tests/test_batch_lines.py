@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.llm.batch_lines import BATCH_URL, batch_lines, read_results, split_files
+from pipeline.llm.batch.lines import BATCH_URL, batch_lines, read_results, split_files
 from pipeline.llm.config import BatchTerms, GroqConfig, ModelPrice, Usage
 from pipeline.llm.prompts import LeadForModel
 from pipeline.llm.routing import plan_batch

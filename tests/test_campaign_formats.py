@@ -13,9 +13,9 @@ import pytest
 from dagster import DagsterInstance
 from support import run_rank_leads
 
+from pipeline.campaign.files import CampaignExporter
 from pipeline.campaign.formats import EXPORT_FORMATS, in_export_format
 from pipeline.cli import main
-from pipeline.orchestration.campaign_files import CampaignExporter
 from pipeline.orchestration.settings import Settings
 
 EXPORTS = Path(__file__).parent / "data" / "exports"

@@ -25,8 +25,8 @@ from support import POSTGRES_URL, answers_needed
 
 from pipeline.definitions import RANK_LEADS_JOB, build_definitions
 from pipeline.groq_server.server import MockGroq
-from pipeline.llm.batch_ledger import SUBMITTING
-from pipeline.llm.batches import GroqBatches
+from pipeline.llm.batch.ledger import SUBMITTING
+from pipeline.llm.batch.submission import GroqBatches
 from pipeline.llm.config import load_groq_config
 from pipeline.orchestration.clients import DEFAULT_CLIENT
 from pipeline.orchestration.resources import GroqEvaluator, resolved_batches

@@ -11,6 +11,7 @@ import groq
 import pandas as pd
 import pytest
 
+from pipeline.campaign.files import CampaignExporter, neutralise_formulas
 from pipeline.groq_server.server import MockGroq
 from pipeline.leads.files import read_lead_file
 from pipeline.llm.client import GroqChat
@@ -19,7 +20,6 @@ from pipeline.llm.evaluator import HybridEvaluator
 from pipeline.llm.prompts import LeadForModel, batch_message, persona_prompt
 from pipeline.llm.ratelimit import RateLimiter
 from pipeline.llm.store import LlmStore
-from pipeline.orchestration.campaign_files import CampaignExporter, neutralise_formulas
 from pipeline.orchestration.settings import DATA_DIR, DUCKDB_SCHEMA
 from pipeline.persona.spec import Persona
 from pipeline.ranking.enrichment import enrich_leads

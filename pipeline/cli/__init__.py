@@ -15,7 +15,7 @@ from pipeline.cli.arguments import parser, settings_from
 from pipeline.cli.commands import dev, evaluate, list_batches, mock_groq, reader_access, workers
 from pipeline.cli.ranking import run
 from pipeline.leads.records import LeadsFileError
-from pipeline.llm.batches import BatchSubmitFailed
+from pipeline.llm.batch.submission import BatchSubmitFailed
 from pipeline.persona.spec import PersonaError
 from pipeline.quality.labels import LabelsFileError
 from pipeline.storage.stores import WarehouseUnreachable

@@ -12,7 +12,7 @@ from dagster import DagsterInstance, Definitions
 from assets.evaluation import GROQ_POOL
 from pipeline.definitions import build_definitions
 from pipeline.leads.records import LeadsFileError, companies_named
-from pipeline.llm.batches import GroqBatches
+from pipeline.llm.batch.submission import GroqBatches
 from pipeline.llm.progress import PROGRESS_EVENTS, ProgressSnapshot, duration
 from pipeline.orchestration.clients import (
     Client,

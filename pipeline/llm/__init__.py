@@ -4,7 +4,7 @@ Routing between the rules and the model (`routing`), the persona prompt and the 
 schema (`prompts`), checking an answer (`answers`), one call through the official SDK with our
 retries (`client`), prices and tiers (`config`), the sliding-window rate limiter (`ratelimit`)
 and its PostgreSQL-shared ledger (`shared_budget`), the answer cache and call log (`store`),
-progress lines and events (`progress`), Groq's Batch API: its JSONL files (`batch_lines`), the
-batches in the warehouse (`batch_ledger`) and submitting, following and filing them
-(`batches`), and the hybrid evaluator that ties them together (`evaluator`).
+progress lines and events (`progress`), Groq's Batch API (`batch`: its JSONL files, the
+batches in the warehouse, submitting, following and filing them), and the hybrid evaluator
+that ties them together (`evaluator`).
 """

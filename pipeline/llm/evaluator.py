@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from pipeline.llm.answers import ModelScore, check_answer
-from pipeline.llm.batches import GroqBatches
+from pipeline.llm.batch.submission import GroqBatches
 from pipeline.llm.client import (
     CallFailed,
     CallRecord,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.llm.batch_ledger import BatchRow
+from pipeline.llm.batch.ledger import BatchRow
 from pipeline.llm.client import CallRecord
 from pipeline.llm.config import Usage
 from pipeline.llm.prompts import LeadForModel

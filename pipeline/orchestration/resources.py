@@ -17,10 +17,11 @@ import pandas as pd
 from dagster import Config, ConfigurableResource, EnvVar, InitResourceContext, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
+from pipeline.campaign.files import CampaignExporter
 from pipeline.campaign.suppression import SUPPRESSION_COLUMNS, read_suppression_file
 from pipeline.leads.files import LeadFile, read_lead_file
-from pipeline.llm.batch_ledger import BatchLedger
-from pipeline.llm.batches import GroqBatches
+from pipeline.llm.batch.ledger import BatchLedger
+from pipeline.llm.batch.submission import GroqBatches
 from pipeline.llm.client import GroqChat
 from pipeline.llm.config import GroqConfig, load_groq_config
 from pipeline.llm.evaluator import (
@@ -32,7 +33,6 @@ from pipeline.llm.evaluator import (
 from pipeline.llm.ratelimit import RateLimiter, RateLimits, shared_limiter
 from pipeline.llm.shared_budget import PostgresLedger
 from pipeline.llm.store import LlmStore
-from pipeline.orchestration.campaign_files import CampaignExporter
 from pipeline.orchestration.clients import Client
 from pipeline.orchestration.settings import (
     DEFAULT_MODEL,

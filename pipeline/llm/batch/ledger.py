@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from pipeline.llm.batch_lines import BatchLead, BatchLine
+from pipeline.llm.batch.lines import BatchLead, BatchLine
 from pipeline.llm.client import CallRecord
 from pipeline.llm.store import (
     BATCH_LEAD_COLUMNS,

@@ -21,7 +21,7 @@ import groq
 from groq.types.chat import ChatCompletion
 
 from pipeline.llm.answers import check_answer
-from pipeline.llm.batch_ledger import (
+from pipeline.llm.batch.ledger import (
     LEAD_ANSWERED,
     LEAD_FAILED,
     NOT_SUBMITTED,
@@ -30,7 +30,7 @@ from pipeline.llm.batch_ledger import (
     BatchRow,
     Ingested,
 )
-from pipeline.llm.batch_lines import BATCH_URL, BatchLead, batch_lines, read_results, split_files
+from pipeline.llm.batch.lines import BATCH_URL, BatchLead, batch_lines, read_results, split_files
 from pipeline.llm.client import STATUS_OK, CallRecord, completion_body, usage_of
 from pipeline.llm.config import GroqConfig
 from pipeline.llm.prompts import PROMPT_VERSION, LeadForModel
