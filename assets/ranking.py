@@ -77,18 +77,20 @@ def ranked_leads(
     ranked_count = int(ranked["company_rank"].notna().sum())
     suppressed = ranked[ranked["suppressed_reason"] != ""]
     companies = int(ranked["company_key"].nunique())
-    preview = ranked[ranked["company_rank"] <= _PREVIEW_RANKS].sort_values(
-        ["company_key", "company_rank"]
-    )[
+    # Each selection takes only the columns it shows: a million rows hold forty.
+    preview = ranked.loc[
+        ranked["company_rank"] <= _PREVIEW_RANKS,
         [
+            "company_key",
             "account_name",
             "company_rank",
             "lead_first_name",
             "lead_last_name",
             "lead_job_title",
             "relevance_score",
-        ]
-    ]
+        ],
+    ].sort_values(["company_key", "company_rank"])
+    relevant = ranked.loc[ranked["is_relevant"].astype(bool), ["size_band", "ladder_rung"]]
     context.log.info(f"Ranked {ranked_count} of {len(ranked)} leads at {companies} companies")
     return Output(
         ranked,
@@ -98,10 +100,10 @@ def ranked_leads(
             "companies": companies,
             "suppressed": len(suppressed),
             "suppressed_ranked": int(suppressed["company_rank"].notna().sum()),
-            "relevant_per_size_band": counts_by(ranked[ranked["is_relevant"]], "size_band"),
+            "relevant_per_size_band": counts_by(relevant, "size_band"),
             # How deep down the persona's ladder the companies had to go.
-            "ranked_per_rung": counts_by(ranked[ranked["is_relevant"]], "ladder_rung"),
-            "top_leads": markdown_table(preview),
+            "ranked_per_rung": counts_by(relevant, "ladder_rung"),
+            "top_leads": markdown_table(preview.drop(columns="company_key")),
         },
     )
 

@@ -124,7 +124,9 @@ def rank_leads(leads: pd.DataFrame) -> pd.DataFrame:
     # Only relevant leads are ordered: the others get no rank, and are most of a large base.
     relevant = leads["is_relevant"].astype(bool).to_numpy()
     ranks = pd.array(np.full(len(leads), pd.NA), dtype="Int64")
-    ranks[relevant] = positions_in_rank_order(leads[relevant])
+    ranks[relevant] = positions_in_rank_order(
+        leads.loc[relevant, ["company_key", *_TIE_BREAK_COLUMNS]]  # not all forty columns
+    )
     return leads.assign(company_rank=ranks)
 
 
@@ -182,8 +184,8 @@ def build_ranked_leads(
         raise ValueError("the evaluations hold a lead more than once")
     # A join by lead_id as positions: a merge of a million rows copies every column twice.
     found = by_lead.get_indexer(enriched["lead_id"])
-    missing = enriched[found < 0]
-    if not missing.empty:
+    if (found < 0).any():  # only then: selecting rows copies every column of a million
+        missing = enriched[found < 0]
         companies = sorted(missing["company_key"].unique())
         shown = ", ".join(companies[:10]) + (" ..." if len(companies) > 10 else "")
         raise MissingEvaluationsError(

@@ -96,17 +96,14 @@ def report_data(
     by_company = ranked.groupby("company_key", sort=False)
     counts, ranked_counts = by_company.size(), by_company["company_rank"].count()
     partial = len(counts) > max_companies
-    listed = ranked[ranked["company_rank"].notna()] if partial else ranked
-    # Only what the page shows is sorted: sorting copies every column it holds.
-    leads = (
-        listed[list(_SHOWN_COLUMNS)]
-        .assign(_name=listed["account_name"].str.casefold())
-        .sort_values(
-            ["_name", "company_key", "company_rank", "relevance_score"],
-            ascending=[True, True, True, False],
-            na_position="last",
-            kind="stable",
-        )
+    # Only what the page shows is selected and sorted: each copies every column it holds.
+    shown = list(_SHOWN_COLUMNS)
+    listed = ranked.loc[ranked["company_rank"].notna(), shown] if partial else ranked[shown]
+    leads = listed.assign(_name=listed["account_name"].str.casefold()).sort_values(
+        ["_name", "company_key", "company_rank", "relevance_score"],
+        ascending=[True, True, True, False],
+        na_position="last",
+        kind="stable",
     )
     # Companies are numbered in order of first appearance, as the page lists them.
     company_codes, keys = pd.factorize(leads["company_key"])
