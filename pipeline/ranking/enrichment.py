@@ -80,7 +80,8 @@ def _named_firm_is_another(leads: pd.DataFrame) -> pd.Series:
     verdicts = np.zeros(len(leads), dtype=bool)
     naming = np.flatnonzero((leads["title_employer"] != "").to_numpy())
     if len(naming):
-        subset = leads.iloc[naming]
+        # The three columns read, not all of the table's.
+        subset = leads[["title_employer", "account_name", "account_domain"]].iloc[naming]
         firm_codes, firms = pd.factorize(subset["title_employer"])
         named = [firm_words(firm) for firm in firms]
         company_codes, first = distinct_rows(subset, ("account_name", "account_domain"))
@@ -92,11 +93,17 @@ def _named_firm_is_another(leads: pd.DataFrame) -> pd.Series:
                 strict=True,
             )
         ]
-        cases = {
-            case: not same_firm(named[case[0]], companies[case[1]])
-            for case in set(zip(firm_codes, company_codes, strict=True))
-        }
-        verdicts[naming] = [cases[case] for case in zip(firm_codes, company_codes, strict=True)]
+        # Once per distinct (firm, company): a company's leads name the same few firms.
+        pairs = {"firm": firm_codes, "company": company_codes}
+        case_codes, first_of_case = distinct_rows(pairs, ("firm", "company"))
+        per_case = np.array(
+            [
+                not same_firm(named[firm_codes[row]], companies[company_codes[row]])
+                for row in first_of_case
+            ],
+            dtype=bool,
+        )
+        verdicts[naming] = per_case[case_codes]
     return pd.Series(verdicts, index=leads.index)
 
 

@@ -124,14 +124,10 @@ def report_data(
         [int(position), code]
         for position, code in zip(suppressed_at, suppression_codes, strict=True)
     ]
-    ranks = [
-        None if missing else int(rank)
-        for rank, missing in zip(
-            leads["company_rank"].fillna(0).to_numpy(),
-            leads["company_rank"].isna().to_numpy(),
-            strict=True,
-        )
-    ]
+    # Python ints and None, as JSON wants them, without a Python loop over numpy scalars.
+    ranks = (
+        pd.array(leads["company_rank"], dtype="Int64").to_numpy(dtype=object, na_value=None)
+    ).tolist()
     rows = [
         list(row)
         for row in zip(
