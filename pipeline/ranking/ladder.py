@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.persona.spec import Persona
-from pipeline.ranking.ranked_table import positions_in_rank_order
+from pipeline.ranking.ranked_table import TIE_BREAK_COLUMNS, positions_in_rank_order
 from pipeline.ranking.rules import effective_band
 
 # The fit (0-100) of each lead on its rung, as the evaluator judged it: read, then dropped.
@@ -36,7 +36,8 @@ def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Person
     step = frame["ladder_rung"].map({rung.name: index for index, rung in enumerate(rungs)})
     step = step.where(plausible)
     company = frame["company_key"]
-    best_step = step.groupby(company).transform("min")
+    # Over plausible leads only (the others have no step): most of a large base is not.
+    best_step = step[plausible].groupby(company[plausible]).transform("min").reindex(frame.index)
     sizes = leads["size_band"].reset_index(drop=True)
     bands = sizes.map({band: effective_band(band, persona) for band in sizes.unique()})
     reached_at_size = pd.Series(False, index=frame.index)
@@ -50,7 +51,11 @@ def climb_ladder(leads: pd.DataFrame, evaluations: pd.DataFrame, persona: Person
     # The primary targets' own scores already fall within their rung, in the persona's order.
     climbed = (low + (high - low) * fit / 100).where(step > 0, fit.clip(low, high)).round()
 
-    candidates = frame[reached].assign(relevance_score=climbed[reached].astype("int64"))
+    # The columns a company's order reads (the rest of the evaluations are not copied).
+    own = [column for column in TIE_BREAK_COLUMNS if column not in _ORDER_COLUMNS]
+    candidates = frame.loc[reached, ["company_key", *own]].assign(
+        relevance_score=climbed[reached].astype("int64")
+    )
     for column in _ORDER_COLUMNS:
         candidates[column] = leads[column].reset_index(drop=True)[reached].to_numpy()
     position = positions_in_rank_order(candidates)

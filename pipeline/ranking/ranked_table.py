@@ -81,7 +81,7 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
 # region, product line or segment narrows it: "Director of Sales" before "Director of Sales,
 # Fire Products, Gujarat"); then to the better department fit. Names and the id make the
 # order total, so the same input always gives the same ranks.
-_TIE_BREAK_COLUMNS = [
+TIE_BREAK_COLUMNS = [
     "relevance_score",
     "seniority_fit",
     "title_roles_held",
@@ -104,10 +104,10 @@ def positions_in_rank_order(leads: pd.DataFrame) -> np.ndarray:
     """
     order = ", ".join(
         f'"{column}" {"asc" if ascending else "desc"} nulls last'
-        for column, ascending in zip(_TIE_BREAK_COLUMNS, _TIE_BREAK_ASCENDING, strict=True)
+        for column, ascending in zip(TIE_BREAK_COLUMNS, _TIE_BREAK_ASCENDING, strict=True)
     )
     found = _by_window(
-        leads[["company_key", *_TIE_BREAK_COLUMNS]],
+        leads[["company_key", *TIE_BREAK_COLUMNS]],
         f"row_number() over (partition by company_key order by {order}, row_position)",
     )
     return found.astype(np.int64)
@@ -125,7 +125,7 @@ def rank_leads(leads: pd.DataFrame) -> pd.DataFrame:
     relevant = leads["is_relevant"].astype(bool).to_numpy()
     ranks = pd.array(np.full(len(leads), pd.NA), dtype="Int64")
     ranks[relevant] = positions_in_rank_order(
-        leads.loc[relevant, ["company_key", *_TIE_BREAK_COLUMNS]]  # not all forty columns
+        leads.loc[relevant, ["company_key", *TIE_BREAK_COLUMNS]]  # not all forty columns
     )
     return leads.assign(company_rank=ranks)
 
