@@ -286,9 +286,8 @@ def format_table(results: dict[str, dict[str, object]]) -> str:
         lines.append(
             f"| {count} | {row['file_rows']} | {row['companies']} | {row['wall_s']} | "
             f"{row['duckdb_read_s']} | {row['times_duckdb_read']} | {_copy_cell(row)} | "
-            f"{row['peak_rss_mb']} | "
-            f"{row['leads_per_s']} | {row['dagster_overhead_s']} | {row['report_mb']} | "
-            f"{row['report_render_s']} | {slowest} |"
+            f"{row['peak_rss_mb']} | {row['leads_per_s']} | {row['dagster_overhead_s']} | "
+            f"{row['report_mb']} | {row['report_render_s']} | {slowest} |"
         )
     sizes = list(results)
     cache = next(iter(results.values()))["vector_cache"]

@@ -81,7 +81,7 @@ CAMPAIGN_COLUMNS: tuple[str, ...] = (
 # region, product line or segment narrows it: "Director of Sales" before "Director of Sales,
 # Fire Products, Gujarat"); then to the better department fit. Names and the id make the
 # order total, so the same input always gives the same ranks.
-TIE_BREAK_COLUMNS = [
+TIE_BREAK_COLUMNS = (
     "relevance_score",
     "seniority_fit",
     "title_roles_held",
@@ -90,8 +90,8 @@ TIE_BREAK_COLUMNS = [
     "lead_last_name",
     "lead_first_name",
     "lead_id",
-]
-_TIE_BREAK_ASCENDING = [False, False, False, True, False, True, True, True]
+)
+_TIE_BREAK_ASCENDING = (False, False, False, True, False, True, True, True)
 
 
 def positions_in_rank_order(leads: pd.DataFrame) -> np.ndarray:
